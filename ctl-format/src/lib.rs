@@ -1,0 +1,3 @@
+//! CTL/ITL codec (work in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

@@ -1,0 +1,833 @@
+//! The file catalog: what the server may send, one consistent version per transfer.
+//!
+//! * One root. Request names are checked first ([`check_request_name`]); the resolved path is
+//!   canonicalised and must stay under the canonical root, so symlinks cannot leave it.
+//!   Errors returned to clients never contain server paths.
+//! * Case-insensitive lookup (an exact-case match wins when several files differ only in case).
+//! * Per-device aliases: `CTLSEP<MAC>.tlv` / `ITLSEP<MAC>.tlv` are served from that file when
+//!   it exists, else from `CTLFile.tlv` / `ITLFile.tlv`.
+//! * Snapshots: trust lists (`*.tlv`) are held in memory as immutable [`Bytes`]; other files
+//!   are opened when a transfer starts and read through that handle, so a file replaced by
+//!   rename keeps serving the old version to transfers already running.
+//! * [`Catalog::refresh`] rescans the root (the server calls it on a timer) and swaps the index
+//!   atomically. A new or changed trust list passes the [`PublishGuard`] first; if it is
+//!   refused the old version stays on the wire and an error is logged.
+
+mod guard;
+mod names;
+
+pub use guard::{PublishGuard, Rejection, TrustListInfo};
+pub use names::{
+    check_request_name, device_alias, device_mac, is_trust_list, DeviceAlias, DeviceListKind, NameRejection,
+    MAX_NAME_LEN,
+};
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Settings of a [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct CatalogOptions {
+    /// Publish a changed trust list even if the guard refuses it (first deployment, reset).
+    pub allow_untrusted_update: bool,
+    /// Trust lists larger than this are refused (they are held in memory).
+    pub max_trust_list_size: u64,
+    /// How deep subdirectories of the root are scanned.
+    pub max_depth: usize,
+    /// At most this many files are indexed; the rest are ignored with a warning.
+    pub max_files: usize,
+}
+
+impl Default for CatalogOptions {
+    fn default() -> Self {
+        CatalogOptions {
+            allow_untrusted_update: false,
+            max_trust_list_size: 16 * 1024 * 1024,
+            max_depth: 8,
+            max_files: 1_000_000,
+        }
+    }
+}
+
+/// A catalog that cannot be opened or rescanned. Operator-facing: may name paths.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The root does not exist or is not a readable directory.
+    #[error("cannot open TFTP root {path}: {source}")]
+    Root {
+        /// The root as given.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Why a request cannot be served. Client-facing: the text goes into an ERROR packet and
+/// never contains a server path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No such file (TFTP error 1).
+    #[error("file not found")]
+    NotFound,
+    /// The name is refused by the naming rules (TFTP error 2).
+    #[error("access violation: {0}")]
+    NameNotAllowed(NameRejection),
+    /// The file exists but may not or cannot be read (TFTP error 2).
+    #[error("access violation")]
+    AccessDenied,
+}
+
+/// The bytes one transfer sends: an immutable snapshot.
+#[derive(Clone)]
+pub enum Content {
+    /// Held in memory (trust lists, embedded files).
+    Memory(Bytes),
+    /// An open file; `len` is its size when the transfer started.
+    File {
+        /// The handle opened at request time.
+        file: Arc<File>,
+        /// Size at open time; a shorter read later means the file was truncated in place.
+        len: u64,
+    },
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Content::Memory(bytes) => write!(f, "Memory({} bytes)", bytes.len()),
+            Content::File { len, .. } => write!(f, "File({len} bytes)"),
+        }
+    }
+}
+
+impl Content {
+    /// Total size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Content::Memory(bytes) => bytes.len() as u64,
+            Content::File { len, .. } => *len,
+        }
+    }
+
+    /// True for an empty file.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Copies the bytes at `offset..offset + buf.len()` (clipped to [`Content::len`]) into
+    /// `buf` and returns how many were copied. A file that shrank since the transfer began is
+    /// an error, so a truncated-in-place file is never sent as if it were complete.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let len = self.len();
+        if offset >= len {
+            return Ok(0);
+        }
+        let wanted = buf.len().min((len - offset) as usize);
+        match self {
+            Content::Memory(bytes) => {
+                let start = offset as usize;
+                buf[..wanted].copy_from_slice(&bytes[start..start + wanted]);
+                Ok(wanted)
+            }
+            Content::File { file, .. } => {
+                file.read_exact_at(&mut buf[..wanted], offset)
+                    .map_err(|err| match err.kind() {
+                        io::ErrorKind::UnexpectedEof => io::Error::other("file shrank while being served"),
+                        _ => err,
+                    })?;
+                Ok(wanted)
+            }
+        }
+    }
+
+    /// The whole content as one buffer if it is in memory (cheap clone).
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match self {
+            Content::Memory(bytes) => Some(bytes),
+            Content::File { .. } => None,
+        }
+    }
+}
+
+/// What is logged about the trust list a transfer serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustStamp {
+    /// SHA-256 of the served bytes, lower-case hex.
+    pub sha256: String,
+    /// Signer as reported by the guard, `None` if the file could not be parsed.
+    pub signer: Option<String>,
+}
+
+/// A request resolved to one immutable version of one file.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The file actually served, relative to the root as it is named there
+    /// (e.g. `CTLFile.tlv` for a `CTLSEP<MAC>.tlv` request without a per-device file).
+    pub served_name: String,
+    /// The device MAC when the requested name carries one (upper-case hex).
+    pub mac: Option<String>,
+    /// The bytes to send.
+    pub content: Content,
+    /// Set for trust lists.
+    pub trust: Option<TrustStamp>,
+}
+
+/// What happened to a trust list during a scan; also logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustEvent {
+    /// Served as is: loaded at startup, or a new name with no served predecessor.
+    Loaded {
+        /// File name relative to the root.
+        name: String,
+        /// SHA-256 (hex).
+        sha256: String,
+        /// Why the guard could not read it, if it could not (served anyway at startup).
+        problem: Option<String>,
+    },
+    /// A changed version passed the guard and is now served.
+    Updated {
+        /// File name relative to the root.
+        name: String,
+        /// SHA-256 of the version served before (hex).
+        old_sha256: String,
+        /// SHA-256 of the version served now (hex).
+        sha256: String,
+    },
+    /// The guard refused the version but `allow_untrusted_update` published it anyway.
+    ForcedUpdate {
+        /// File name relative to the root.
+        name: String,
+        /// SHA-256 (hex).
+        sha256: String,
+        /// What the guard said.
+        reason: String,
+    },
+    /// The version on disk was refused; the previous one (if any) stays served.
+    Rejected {
+        /// File name relative to the root.
+        name: String,
+        /// SHA-256 of the refused bytes (hex), `None` if they could not be read whole.
+        sha256: Option<String>,
+        /// What the guard said.
+        reason: String,
+    },
+    /// The file disappeared and is no longer served. A later file of that name is still
+    /// checked against the last version served.
+    Removed {
+        /// File name relative to the root.
+        name: String,
+    },
+}
+
+/// One trust-list version kept in memory.
+#[derive(Debug)]
+struct TrustVersion {
+    bytes: Bytes,
+    stamp: TrustStamp,
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Trust(Arc<TrustVersion>),
+    /// Plain file on disk, opened per transfer (path relative to the root).
+    Disk,
+    /// Plain file held in memory (embedded catalogs).
+    Memory(Bytes),
+}
+
+/// Immutable lookup table; replaced as a whole on every change.
+#[derive(Debug, Default)]
+struct Index {
+    /// Lower-cased name -> (exact name, entry), exact names sorted.
+    by_lower: HashMap<String, Vec<(String, Entry)>>,
+}
+
+impl Index {
+    fn insert(&mut self, name: String, entry: Entry) {
+        let slot = self.by_lower.entry(name.to_ascii_lowercase()).or_default();
+        slot.push((name, entry));
+    }
+
+    fn find(&self, name: &str) -> Option<&(String, Entry)> {
+        let candidates = self.by_lower.get(&name.to_ascii_lowercase())?;
+        candidates
+            .iter()
+            .find(|(exact, _)| exact == name)
+            .or_else(|| candidates.first())
+    }
+}
+
+/// File identity and state; a change means "read it again".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    dev: u64,
+}
+
+impl Fingerprint {
+    fn of(meta: &Metadata) -> Self {
+        Fingerprint {
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+            dev: meta.dev(),
+        }
+    }
+}
+
+/// Scanner memory between refreshes.
+#[derive(Debug, Default)]
+struct ScanState {
+    startup_done: bool,
+    /// Exact name -> fingerprint of the trust list last evaluated under that name.
+    evaluated: HashMap<String, Fingerprint>,
+    /// Lower-cased name -> version served. Survives removal so a re-created file is checked
+    /// against what devices hold.
+    served: HashMap<String, Arc<TrustVersion>>,
+}
+
+enum Source {
+    Directory(PathBuf),
+    Embedded,
+}
+
+/// The file catalog. Share it as `Arc<Catalog>`; lookups never block on a rescan.
+pub struct Catalog {
+    source: Source,
+    guard: Arc<dyn PublishGuard>,
+    options: CatalogOptions,
+    index: RwLock<Arc<Index>>,
+    scan: Mutex<ScanState>,
+}
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let source = match &self.source {
+            Source::Directory(root) => root.display().to_string(),
+            Source::Embedded => "<embedded>".to_string(),
+        };
+        f.debug_struct("Catalog")
+            .field("source", &source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Catalog {
+    /// Opens a directory and loads it. Trust lists found now are served as they are
+    /// (devices have to get a first version from somewhere); each is logged with its
+    /// SHA-256 and signer.
+    pub fn open_dir(
+        root: impl AsRef<Path>,
+        guard: Arc<dyn PublishGuard>,
+        options: CatalogOptions,
+    ) -> Result<Catalog, CatalogError> {
+        let given = root.as_ref();
+        let root_error = |source| CatalogError::Root {
+            path: given.to_path_buf(),
+            source,
+        };
+        let canonical = std::fs::canonicalize(given).map_err(root_error)?;
+        if !canonical.is_dir() {
+            return Err(root_error(io::Error::other("not a directory")));
+        }
+        let catalog = Catalog {
+            source: Source::Directory(canonical),
+            guard,
+            options,
+            index: RwLock::new(Arc::new(Index::default())),
+            scan: Mutex::new(ScanState::default()),
+        };
+        catalog.refresh()?;
+        Ok(catalog)
+    }
+
+    /// A fixed in-memory catalog (e.g. samples compiled into the binary); never changes.
+    pub fn embedded<N: Into<String>>(
+        files: impl IntoIterator<Item = (N, Bytes)>,
+        guard: Arc<dyn PublishGuard>,
+    ) -> Catalog {
+        let mut index = Index::default();
+        for (name, bytes) in files {
+            let name = name.into();
+            let entry = if is_trust_list(&name) {
+                let (version, problem) = first_version(guard.as_ref(), bytes);
+                log_event(
+                    &TrustEvent::Loaded {
+                        name: name.clone(),
+                        sha256: version.stamp.sha256.clone(),
+                        problem,
+                    },
+                    Some(&version.stamp),
+                );
+                Entry::Trust(Arc::new(version))
+            } else {
+                Entry::Memory(bytes)
+            };
+            index.insert(name, entry);
+        }
+        sort_index(&mut index);
+        Catalog {
+            source: Source::Embedded,
+            guard,
+            options: CatalogOptions::default(),
+            index: RwLock::new(Arc::new(index)),
+            scan: Mutex::new(ScanState {
+                startup_done: true,
+                ..ScanState::default()
+            }),
+        }
+    }
+
+    /// The canonical root, `None` for an embedded catalog.
+    pub fn root(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Directory(root) => Some(root),
+            Source::Embedded => None,
+        }
+    }
+
+    /// Names currently served (exact case), sorted. For startup messages and tests.
+    pub fn names(&self) -> Vec<String> {
+        let index = self.current();
+        let mut names: Vec<String> = index
+            .by_lower
+            .values()
+            .flatten()
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn current(&self) -> Arc<Index> {
+        // A poisoned lock only means a scan panicked mid-way; the Arc inside is still whole.
+        self.index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Resolves a requested name to one immutable version of one file.
+    pub fn resolve(&self, requested: &str) -> Result<Resolved, LookupError> {
+        check_request_name(requested).map_err(LookupError::NameNotAllowed)?;
+        let mac = device_mac(requested);
+        let index = self.current();
+        let found = index.find(requested).or_else(|| {
+            let alias = device_alias(requested)?;
+            index.find(alias.kind.cluster_file())
+        });
+        let Some((served_name, entry)) = found else {
+            return Err(LookupError::NotFound);
+        };
+        let (content, trust) = match entry {
+            Entry::Trust(version) => (
+                Content::Memory(version.bytes.clone()),
+                Some(version.stamp.clone()),
+            ),
+            Entry::Memory(bytes) => (Content::Memory(bytes.clone()), None),
+            Entry::Disk => {
+                let Source::Directory(root) = &self.source else {
+                    return Err(LookupError::NotFound);
+                };
+                let (file, meta) = open_inside(root, served_name).map_err(|err| match err.kind() {
+                    io::ErrorKind::NotFound => LookupError::NotFound,
+                    _ => LookupError::AccessDenied,
+                })?;
+                let len = meta.len();
+                (
+                    Content::File {
+                        file: Arc::new(file),
+                        len,
+                    },
+                    None,
+                )
+            }
+        };
+        Ok(Resolved {
+            served_name: served_name.clone(),
+            mac,
+            content,
+            trust,
+        })
+    }
+
+    /// Rescans the root, runs new or changed trust lists through the guard and swaps the
+    /// index. Returns what happened to trust lists (also logged). Serialised: concurrent
+    /// callers wait for each other. An embedded catalog never changes.
+    pub fn refresh(&self) -> Result<Vec<TrustEvent>, CatalogError> {
+        let Source::Directory(root) = &self.source else {
+            return Ok(Vec::new());
+        };
+        let mut state = self.scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let files = walk(root, &self.options).map_err(|source| CatalogError::Root {
+            path: root.clone(),
+            source,
+        })?;
+        let mut events = Vec::new();
+        let mut index = Index::default();
+        for (name, fingerprint) in &files {
+            if !is_trust_list(name) {
+                index.insert(name.clone(), Entry::Disk);
+                continue;
+            }
+            if state.evaluated.get(name) != Some(fingerprint) {
+                match read_stable(root, name, self.options.max_trust_list_size) {
+                    Ok((bytes, read_fingerprint)) => {
+                        if let Some(event) = self.evaluate(&mut state, name, bytes) {
+                            events.push(event);
+                        }
+                        state.evaluated.insert(name.clone(), read_fingerprint);
+                    }
+                    // Being written right now: look again at the next scan.
+                    Err(ReadError::Changing) => {}
+                    Err(ReadError::TooLarge) => {
+                        events.push(TrustEvent::Rejected {
+                            name: name.clone(),
+                            sha256: None,
+                            reason: format!(
+                                "larger than the {} byte limit for trust lists",
+                                self.options.max_trust_list_size
+                            ),
+                        });
+                        state.evaluated.insert(name.clone(), *fingerprint);
+                    }
+                    Err(ReadError::Io(err)) => {
+                        events.push(TrustEvent::Rejected {
+                            name: name.clone(),
+                            sha256: None,
+                            reason: format!("cannot read: {err}"),
+                        });
+                        state.evaluated.insert(name.clone(), *fingerprint);
+                    }
+                }
+            }
+            if let Some(version) = state.served.get(&name.to_ascii_lowercase()) {
+                index.insert(name.clone(), Entry::Trust(version.clone()));
+            }
+        }
+        let present: std::collections::HashSet<&String> = files.keys().collect();
+        let mut removed: Vec<String> = state
+            .evaluated
+            .keys()
+            .filter(|name| !present.contains(name))
+            .cloned()
+            .collect();
+        removed.sort();
+        for name in removed {
+            state.evaluated.remove(&name);
+            events.push(TrustEvent::Removed { name });
+        }
+        state.startup_done = true;
+        sort_index(&mut index);
+        *self
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(index);
+        for event in &events {
+            let stamp = match event {
+                TrustEvent::Loaded { name, .. }
+                | TrustEvent::Updated { name, .. }
+                | TrustEvent::ForcedUpdate { name, .. } => state
+                    .served
+                    .get(&name.to_ascii_lowercase())
+                    .map(|version| &version.stamp),
+                _ => None,
+            };
+            log_event(event, stamp);
+        }
+        Ok(events)
+    }
+
+    /// Decides about trust-list bytes read from `name`; updates `state.served`.
+    fn evaluate(&self, state: &mut ScanState, name: &str, bytes: Bytes) -> Option<TrustEvent> {
+        let lower = name.to_ascii_lowercase();
+        let sha256 = sha256_hex(&bytes);
+        if let Some(current) = state.served.get(&lower) {
+            if current.stamp.sha256 == sha256 {
+                return None; // touched or re-copied, same content
+            }
+        }
+        // What devices asking for this name hold now: the same name, or for a new per-device
+        // file, the cluster file they were being given instead.
+        let reference = state.served.get(&lower).cloned().or_else(|| {
+            let alias = device_alias(name)?;
+            state
+                .served
+                .get(&alias.kind.cluster_file().to_ascii_lowercase())
+                .cloned()
+        });
+        let Some(reference) = reference.filter(|_| state.startup_done) else {
+            let at_startup = !state.startup_done;
+            let (version, problem) = first_version(self.guard.as_ref(), bytes);
+            if problem.is_some() && !at_startup && !self.options.allow_untrusted_update {
+                // A new name with no predecessor must at least be a valid trust list.
+                return Some(TrustEvent::Rejected {
+                    name: name.to_string(),
+                    sha256: Some(sha256),
+                    reason: problem.unwrap_or_default(),
+                });
+            }
+            state.served.insert(lower, Arc::new(version));
+            return Some(TrustEvent::Loaded {
+                name: name.to_string(),
+                sha256,
+                problem,
+            });
+        };
+        let verdict = self.guard.check_update(&reference.bytes, &bytes);
+        let (signer, event) = match verdict {
+            Ok(info) => (
+                Some(info.signer),
+                TrustEvent::Updated {
+                    name: name.to_string(),
+                    old_sha256: reference.stamp.sha256.clone(),
+                    sha256: sha256.clone(),
+                },
+            ),
+            Err(rejection) if self.options.allow_untrusted_update => (
+                self.guard.inspect(&bytes).ok().map(|info| info.signer),
+                TrustEvent::ForcedUpdate {
+                    name: name.to_string(),
+                    sha256: sha256.clone(),
+                    reason: rejection.reason,
+                },
+            ),
+            Err(rejection) => {
+                return Some(TrustEvent::Rejected {
+                    name: name.to_string(),
+                    sha256: Some(sha256),
+                    reason: rejection.reason,
+                })
+            }
+        };
+        let version = TrustVersion {
+            bytes,
+            stamp: TrustStamp { sha256, signer },
+        };
+        state.served.insert(lower, Arc::new(version));
+        Some(event)
+    }
+
+    /// Rescans every `interval` on the tokio runtime until the returned handle is aborted.
+    pub fn spawn_watcher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let catalog = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await; // the first tick is immediate; open_dir already scanned
+            loop {
+                ticker.tick().await;
+                let scanner = Arc::clone(&catalog);
+                match tokio::task::spawn_blocking(move || scanner.refresh()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, "catalog rescan failed; keeping the current index")
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "catalog rescan panicked; keeping the current index")
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn sort_index(index: &mut Index) {
+    for candidates in index.by_lower.values_mut() {
+        candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+/// A first version: served as is; the guard only labels it.
+fn first_version(guard: &dyn PublishGuard, bytes: Bytes) -> (TrustVersion, Option<String>) {
+    let sha256 = sha256_hex(&bytes);
+    let (signer, problem) = match guard.inspect(&bytes) {
+        Ok(info) => (Some(info.signer), None),
+        Err(rejection) => (None, Some(rejection.reason)),
+    };
+    (
+        TrustVersion {
+            bytes,
+            stamp: TrustStamp { sha256, signer },
+        },
+        problem,
+    )
+}
+
+fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
+    let signer = stamp.and_then(|s| s.signer.as_deref()).unwrap_or("-");
+    match event {
+        TrustEvent::Loaded {
+            name,
+            sha256,
+            problem: None,
+        } => {
+            tracing::info!(file = %name, %sha256, signer, "serving trust list")
+        }
+        TrustEvent::Loaded {
+            name,
+            sha256,
+            problem: Some(problem),
+        } => tracing::warn!(
+            file = %name, %sha256, problem = %problem,
+            "serving trust list as is although it does not parse or verify"
+        ),
+        TrustEvent::Updated {
+            name,
+            old_sha256,
+            sha256,
+        } => tracing::info!(
+            file = %name, %sha256, %old_sha256, signer,
+            "trust list updated: devices holding the served version accept it"
+        ),
+        TrustEvent::ForcedUpdate { name, sha256, reason } => tracing::warn!(
+            file = %name, %sha256, signer, reason = %reason,
+            "trust list published despite the guard (--allow-untrusted-update)"
+        ),
+        TrustEvent::Rejected { name, sha256, reason } => tracing::error!(
+            file = %name, sha256 = sha256.as_deref().unwrap_or("-"), reason = %reason,
+            "trust list NOT published, keeping the served version"
+        ),
+        TrustEvent::Removed { name } => {
+            tracing::warn!(file = %name, "trust list removed from the root; no longer served")
+        }
+    }
+}
+
+/// SHA-256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in digest.iter() {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+/// Opens `root/relative` only if its canonical path stays under the canonical `root`
+/// and is a regular file. Re-checked at every open, not only at scan time.
+fn open_inside(root: &Path, relative: &str) -> io::Result<(File, Metadata)> {
+    let canonical = std::fs::canonicalize(root.join(relative))?;
+    if !canonical.starts_with(root) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "outside the root",
+        ));
+    }
+    let file = File::open(&canonical)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a regular file",
+        ));
+    }
+    Ok((file, meta))
+}
+
+enum ReadError {
+    Changing,
+    TooLarge,
+    Io(io::Error),
+}
+
+/// Reads a whole file, refusing it if it changed while being read.
+fn read_stable(root: &Path, name: &str, limit: u64) -> Result<(Bytes, Fingerprint), ReadError> {
+    let (file, before) = open_inside(root, name).map_err(ReadError::Io)?;
+    if before.len() > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(before.len() as usize);
+    (&file)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge);
+    }
+    let after = file.metadata().map_err(ReadError::Io)?;
+    let by_path = std::fs::metadata(root.join(name)).map_err(ReadError::Io)?;
+    let fingerprint = Fingerprint::of(&before);
+    if Fingerprint::of(&after) != fingerprint
+        || Fingerprint::of(&by_path) != fingerprint
+        || bytes.len() as u64 != before.len()
+    {
+        return Err(ReadError::Changing);
+    }
+    Ok((Bytes::from(bytes), fingerprint))
+}
+
+/// Lists regular files under `root` (relative `/`-separated names -> fingerprint),
+/// following symlinks only when their target stays inside the root.
+fn walk(root: &Path, options: &CatalogOptions) -> io::Result<BTreeMap<String, Fingerprint>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
+    let mut warned_full = false;
+    while let Some((dir, prefix, depth)) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if depth == 0 => return Err(err),
+            Err(err) => {
+                tracing::warn!(directory = %prefix, error = %err, "cannot list directory in the TFTP root");
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let Ok(file_name) = entry.file_name().into_string() else {
+                continue; // not UTF-8: no client can name it
+            };
+            if check_request_name(&file_name).is_err() {
+                continue; // e.g. contains a backslash: could never be requested
+            }
+            let relative = format!("{prefix}{file_name}");
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_symlink() {
+                match std::fs::canonicalize(&path) {
+                    Ok(target) if target.starts_with(root) => {}
+                    _ => {
+                        tracing::debug!(file = %relative, "symlink leads outside the TFTP root or nowhere; not served");
+                        continue;
+                    }
+                }
+            }
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if depth + 1 < options.max_depth {
+                    pending.push((path, format!("{relative}/"), depth + 1));
+                }
+            } else if meta.is_file() {
+                if files.len() >= options.max_files {
+                    if !warned_full {
+                        tracing::warn!(
+                            limit = options.max_files,
+                            "too many files in the TFTP root; the rest are not served"
+                        );
+                        warned_full = true;
+                    }
+                    continue;
+                }
+                files.insert(relative, Fingerprint::of(&meta));
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Atomic output: a file is either the old one or the complete new one, never half.
+use std::io::Write;
+use std::path::Path;
+
+/// Why an output file was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The file exists and replacing it was not allowed.
+    #[error("{0} exists; use --force to replace it")]
+    Exists(String),
+    /// An I/O step failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The output path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Writes `bytes` to `path` via a temporary file in the same directory, fsync, rename.
+/// Refuses to replace an existing file unless `force`.
+pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), OutputError> {
+    let name = path.display().to_string();
+    if !force && path.exists() {
+        return Err(OutputError::Exists(name));
+    }
+    let io = |source| OutputError::Io {
+        path: name.clone(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        if !force && path.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "appeared while writing",
+            ));
+        }
+        std::fs::rename(&temp, path)?;
+        // Make the rename durable too.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_to_replace_without_force_and_replaces_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("CTLFile.tlv");
+        write_atomic(&path, b"one", false).unwrap();
+        let err = write_atomic(&path, b"two", false).unwrap_err();
+        assert!(err.to_string().contains("--force"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write_atomic(&path, b"two", true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        // No temp file left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -12,6 +12,18 @@ use std::fmt;
 pub struct TrustListInfo {
     /// Who signed it, e.g. the signer certificate's subject name and serial.
     pub signer: String,
+    /// Accepted, but worth an operator's attention (e.g. fewer than two SAST records).
+    pub warnings: Vec<String>,
+}
+
+impl TrustListInfo {
+    /// Info naming only the signer.
+    pub fn signed_by(signer: impl Into<String>) -> Self {
+        TrustListInfo {
+            signer: signer.into(),
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// Why a trust list was refused. The reason is for operators' logs.

@@ -13,8 +13,11 @@
 //!   atomically. A new or changed trust list passes the [`PublishGuard`] first; if it is
 //!   refused the old version stays on the wire and an error is logged.
 
+mod ctl_guard;
 mod guard;
 mod names;
+
+pub use ctl_guard::CtlSignGuard;
 
 pub use guard::{PublishGuard, Rejection, TrustListInfo};
 pub use names::{
@@ -589,14 +592,19 @@ impl Catalog {
         };
         let verdict = self.guard.check_update(&reference.bytes, &bytes);
         let (signer, event) = match verdict {
-            Ok(info) => (
-                Some(info.signer),
-                TrustEvent::Updated {
-                    name: name.to_string(),
-                    old_sha256: reference.stamp.sha256.clone(),
-                    sha256: sha256.clone(),
-                },
-            ),
+            Ok(info) => {
+                for warning in &info.warnings {
+                    tracing::warn!(file = %name, %sha256, warning = %warning, "trust list accepted with a warning");
+                }
+                (
+                    Some(info.signer),
+                    TrustEvent::Updated {
+                        name: name.to_string(),
+                        old_sha256: reference.stamp.sha256.clone(),
+                        sha256: sha256.clone(),
+                    },
+                )
+            }
             Err(rejection) if self.options.allow_untrusted_update => (
                 self.guard.inspect(&bytes).ok().map(|info| info.signer),
                 TrustEvent::ForcedUpdate {

@@ -25,13 +25,13 @@ fn parse_fake(bytes: &[u8]) -> Result<(String, Vec<String>), Rejection> {
 impl PublishGuard for FakeGuard {
     fn inspect(&self, candidate: &[u8]) -> Result<TrustListInfo, Rejection> {
         let (signer, _) = parse_fake(candidate)?;
-        Ok(TrustListInfo { signer })
+        Ok(TrustListInfo::signed_by(signer))
     }
     fn check_update(&self, served: &[u8], candidate: &[u8]) -> Result<TrustListInfo, Rejection> {
         let (_, trusted) = parse_fake(served)?;
         let (signer, _) = parse_fake(candidate)?;
         if trusted.contains(&signer) {
-            Ok(TrustListInfo { signer })
+            Ok(TrustListInfo::signed_by(signer))
         } else {
             Err(Rejection::new(format!(
                 "signer {signer} is not a SAST of the served version"

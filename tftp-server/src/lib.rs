@@ -5,5 +5,6 @@
 // clippy.toml bans clock/socket/file/thread calls; they are denied again in `proto` only.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod catalog;
 pub mod client;
 pub mod proto;

@@ -260,8 +260,7 @@ pub fn attach_signature(unsigned_file: &[u8], signature: &[u8]) -> Result<Vec<u8
         )));
     }
     let mut file = unsigned_file.to_vec();
-    file[location.value_offset..location.value_offset + location.value_len]
-        .copy_from_slice(signature);
+    file[location.value_offset..location.value_offset + location.value_len].copy_from_slice(signature);
     verify_file(&file).map_err(|e: VerifyError| BuildError::Attach(e.to_string()))?;
     Ok(file)
 }

@@ -112,9 +112,7 @@ impl CertificateRecord {
         let spki = cert.public_key();
         let key_bytes = spki.subject_public_key.data.to_vec();
         let key_kind = match spki.parsed() {
-            Ok(X509PublicKey::RSA(rsa)) => KeyKind::Rsa {
-                bits: rsa.key_size(),
-            },
+            Ok(X509PublicKey::RSA(rsa)) => KeyKind::Rsa { bits: rsa.key_size() },
             Ok(X509PublicKey::EC(point)) => KeyKind::Ec {
                 bits: point.key_size(),
             },
@@ -177,7 +175,11 @@ pub fn certificate_der(bytes: &[u8], source_name: &str) -> Result<Vec<u8>, CertE
         }
         return Err(invalid(format!(
             "no CERTIFICATE block in PEM file (found: {})",
-            if labels.is_empty() { "none".to_owned() } else { labels.join(", ") }
+            if labels.is_empty() {
+                "none".to_owned()
+            } else {
+                labels.join(", ")
+            }
         )));
     }
     if bytes.first() != Some(&0x30) {
@@ -238,10 +240,7 @@ fn attribute_text(attr: &AttributeTypeAndValue<'_>) -> String {
         Err(_) => {
             let raw = attr.attr_value().data;
             if raw.len() % 2 == 0 {
-                let units: Vec<u16> = raw
-                    .chunks(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect();
+                let units: Vec<u16> = raw.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
                 if let Ok(s) = String::from_utf16(&units) {
                     return s;
                 }

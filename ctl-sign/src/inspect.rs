@@ -17,7 +17,11 @@ pub fn certificate_summary(der: &[u8]) -> Result<CertificateSummary, String> {
     let key = match certificate.public_key().parsed() {
         Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
         Ok(PublicKey::EC(point)) => format!("EC {}", point.key_size()),
-        Ok(other) => format!("{other:?}").split('(').next().unwrap_or("other").to_string(),
+        Ok(other) => format!("{other:?}")
+            .split('(')
+            .next()
+            .unwrap_or("other")
+            .to_string(),
         Err(e) => format!("undecodable ({e})"),
     };
     let validity = certificate.validity();
@@ -45,6 +49,10 @@ pub fn dump_context(source: &str, file: &[u8], list: &TrustList) -> DumpContext 
         md5: hex(&Md5::digest(file)),
         sha1: hex(&Sha1::digest(file)),
         sha256: hex(&Sha256::digest(file)),
-        certificates: list.records.iter().map(|r| r.certificate().map(certificate_summary)).collect(),
+        certificates: list
+            .records
+            .iter()
+            .map(|r| r.certificate().map(certificate_summary))
+            .collect(),
     }
 }

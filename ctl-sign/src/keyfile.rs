@@ -66,11 +66,7 @@ impl KeyFileSigner {
     }
 
     /// Reads a key from bytes; `path` is used only in messages.
-    pub fn from_bytes(
-        path: &Path,
-        bytes: &[u8],
-        passphrase: &SecretSource,
-    ) -> Result<Self, SignError> {
+    pub fn from_bytes(path: &Path, bytes: &[u8], passphrase: &SecretSource) -> Result<Self, SignError> {
         let (format, key, certs) = decode_key(path, bytes, passphrase)?;
         let public = key.to_public_key();
         Ok(KeyFileSigner {
@@ -184,9 +180,8 @@ fn decode_pem(path: &Path, bytes: &[u8], passphrase: &SecretSource) -> Result<De
         let block = block.map_err(|e| format_err(path, format!("PEM block {index}: {e}")))?;
         match block.label.as_str() {
             "RSA PRIVATE KEY" => {
-                let key = PrivateKey::from_pkcs1_der(&block.contents).map_err(|e| {
-                    format_err(path, format!("RSA PRIVATE KEY block is not PKCS#1: {e}"))
-                })?;
+                let key = PrivateKey::from_pkcs1_der(&block.contents)
+                    .map_err(|e| format_err(path, format!("RSA PRIVATE KEY block is not PKCS#1: {e}")))?;
                 return Ok((KeyFileFormat::Pkcs1Pem, key, Vec::new()));
             }
             "PRIVATE KEY" => {
@@ -214,8 +209,8 @@ fn decode_pem(path: &Path, bytes: &[u8], passphrase: &SecretSource) -> Result<De
 }
 
 fn decode_pkcs8(path: &Path, der: &[u8]) -> Result<PrivateKey, SignError> {
-    let info = pkcs8::PrivateKeyInfoRef::try_from(der)
-        .map_err(|e| format_err(path, format!("not PKCS#8: {e}")))?;
+    let info =
+        pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| format_err(path, format!("not PKCS#8: {e}")))?;
     let oid = info.algorithm.oid.to_string();
     if oid != RSA_ENCRYPTION_OID {
         return Err(SignError::NotRsa {
@@ -260,29 +255,20 @@ fn decode_encrypted_pkcs8(
     })
 }
 
-fn decode_pkcs12(
-    path: &Path,
-    bytes: &[u8],
-    passphrase: &SecretSource,
-) -> Result<Decoded, SignError> {
+fn decode_pkcs12(path: &Path, bytes: &[u8], passphrase: &SecretSource) -> Result<Decoded, SignError> {
     // Exports made with an empty password are common; try that before asking.
     let archive = match p12_keystore::Pkcs12Archive::from_pkcs12(bytes, "") {
         Ok(archive) => archive,
         Err(p12_keystore::error::Error::MacError(_)) | Err(_) => {
-            let secret: Secret =
-                passphrase.resolve(&format!("passphrase for {}", path.display()))?;
-            p12_keystore::Pkcs12Archive::from_pkcs12(bytes, secret.expose()).map_err(|e| {
-                match e {
-                    p12_keystore::error::Error::MacError(_)
-                    | p12_keystore::error::Error::UnpadError
-                    | p12_keystore::error::Error::InvalidPrivateKey => {
-                        SignError::WrongPassphrase {
-                            path: path.to_owned(),
-                            detail: e.to_string(),
-                        }
-                    }
-                    other => format_err(path, format!("cannot read PKCS#12: {other}")),
-                }
+            let secret: Secret = passphrase.resolve(&format!("passphrase for {}", path.display()))?;
+            p12_keystore::Pkcs12Archive::from_pkcs12(bytes, secret.expose()).map_err(|e| match e {
+                p12_keystore::error::Error::MacError(_)
+                | p12_keystore::error::Error::UnpadError
+                | p12_keystore::error::Error::InvalidPrivateKey => SignError::WrongPassphrase {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                },
+                other => format_err(path, format!("cannot read PKCS#12: {other}")),
             })?
         }
     };
@@ -291,10 +277,6 @@ fn decode_pkcs12(
         .first()
         .ok_or_else(|| format_err(path, "PKCS#12 file holds no private key"))?;
     let key = decode_pkcs8(path, bag.key.as_der())?;
-    let certs = archive
-        .certs
-        .iter()
-        .map(|c| c.cert.as_der().to_vec())
-        .collect();
+    let certs = archive.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
     Ok((KeyFileFormat::Pkcs12, key, certs))
 }

@@ -9,8 +9,11 @@
 
 pub mod build;
 pub mod cert;
+pub mod diff;
 pub mod hash;
+pub mod inspect;
 pub mod keyfile;
+pub mod lint;
 pub mod output;
 pub mod pkcs11;
 pub mod secret;
@@ -30,17 +33,11 @@ pub use verify::{verify_file, Verified, VerifyError};
 
 /// Opens the token named on the command line: an RFC 7512 `pkcs11:` URI or a key file path.
 /// `secret` supplies the PIN or passphrase when one is needed.
-pub fn open_token(
-    name: &str,
-    secret: &SecretSource,
-) -> Result<Box<dyn SecurityToken>, SignError> {
+pub fn open_token(name: &str, secret: &SecretSource) -> Result<Box<dyn SecurityToken>, SignError> {
     if name.starts_with("pkcs11:") {
         let uri = Pkcs11Uri::parse(name)?;
         Ok(Box::new(Pkcs11Signer::open(&uri, secret)?))
     } else {
-        Ok(Box::new(KeyFileSigner::open(
-            std::path::Path::new(name),
-            secret,
-        )?))
+        Ok(Box::new(KeyFileSigner::open(std::path::Path::new(name), secret)?))
     }
 }

@@ -52,8 +52,7 @@ impl Pkcs11Uri {
                 .ok_or_else(|| bad(format!("path attribute {attr:?} has no '='")))?;
             let value = percent_decode(raw).map_err(bad)?;
             let text = || {
-                String::from_utf8(value.clone())
-                    .map_err(|_| bad(format!("attribute {name} is not UTF-8")))
+                String::from_utf8(value.clone()).map_err(|_| bad(format!("attribute {name} is not UTF-8")))
             };
             match name {
                 "token" => parsed.token = Some(text()?),
@@ -74,12 +73,21 @@ impl Pkcs11Uri {
                     }
                 }
                 // Other standard attributes narrow the token choice; we accept and ignore them.
-                "manufacturer" | "model" | "library-manufacturer" | "library-description"
-                | "library-version" | "slot-description" | "slot-manufacturer" => {}
+                "manufacturer"
+                | "model"
+                | "library-manufacturer"
+                | "library-description"
+                | "library-version"
+                | "slot-description"
+                | "slot-manufacturer" => {}
                 other => return Err(bad(format!("unknown path attribute {other:?}"))),
             }
         }
-        for attr in query.into_iter().flat_map(|q| q.split('&')).filter(|a| !a.is_empty()) {
+        for attr in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|a| !a.is_empty())
+        {
             let (name, raw) = attr
                 .split_once('=')
                 .ok_or_else(|| bad(format!("query attribute {attr:?} has no '='")))?;
@@ -257,7 +265,11 @@ fn find_slot(context: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, SignError> {
     Err(SignError::Pkcs11(format!(
         "no token matches {}; tokens present: {}",
         uri.describe(),
-        if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+        if seen.is_empty() {
+            "none".to_owned()
+        } else {
+            seen.join(", ")
+        }
     )))
 }
 
@@ -352,10 +364,9 @@ mod tests {
 
     #[test]
     fn parses_the_documented_uri() {
-        let uri = Pkcs11Uri::parse(
-            "pkcs11:token=ctl;object=sast1?module-path=/usr/lib/softhsm/libsofthsm2.so",
-        )
-        .unwrap();
+        let uri =
+            Pkcs11Uri::parse("pkcs11:token=ctl;object=sast1?module-path=/usr/lib/softhsm/libsofthsm2.so")
+                .unwrap();
         assert_eq!(uri.token.as_deref(), Some("ctl"));
         assert_eq!(uri.object.as_deref(), Some("sast1"));
         assert_eq!(

@@ -75,22 +75,23 @@ impl SecretSource {
     /// Obtains the secret. `what` names it in prompts and errors ("passphrase for sast1.key").
     pub fn resolve(&self, what: &str) -> Result<Secret, SecretError> {
         match self {
-            SecretSource::Prompt(prompt) => rpassword::prompt_password(prompt)
-                .map(Secret::new)
-                .map_err(|source| SecretError::Prompt {
-                    what: what.to_owned(),
-                    source,
-                }),
+            SecretSource::Prompt(prompt) => {
+                rpassword::prompt_password(prompt)
+                    .map(Secret::new)
+                    .map_err(|source| SecretError::Prompt {
+                        what: what.to_owned(),
+                        source,
+                    })
+            }
             SecretSource::Env(name) => std::env::var(name)
                 .map(Secret::new)
                 .map_err(|_| SecretError::MissingEnv(name.clone())),
             SecretSource::File(path) => {
-                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-                    SecretError::File {
+                let text =
+                    Zeroizing::new(std::fs::read_to_string(path).map_err(|source| SecretError::File {
                         path: path.clone(),
                         source,
-                    }
-                })?);
+                    })?);
                 let first_line = text.lines().next().unwrap_or("");
                 Ok(Secret::new(first_line))
             }

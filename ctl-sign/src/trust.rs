@@ -148,8 +148,8 @@ pub fn would_accept(installed: &TrustList, candidate_bytes: &[u8]) -> Decision {
     let signature = candidate.header.signature().unwrap_or_default();
     let serial = candidate.header.signer_serial().unwrap_or_default();
     let issuer = candidate.header.ca_name().unwrap_or_default();
-    let signer_name = String::from_utf8_lossy(candidate.header.signer_name().unwrap_or_default())
-        .into_owned();
+    let signer_name =
+        String::from_utf8_lossy(candidate.header.signer_name().unwrap_or_default()).into_owned();
 
     let installed_sasts: Vec<(usize, rsa::PublicKey)> = sast_indices(installed)
         .into_iter()
@@ -176,13 +176,10 @@ pub fn would_accept(installed: &TrustList, candidate_bytes: &[u8]) -> Decision {
             issuer: String::from_utf8_lossy(issuer).into_owned(),
         });
     };
-    let Some((installed_sast_index, trusted_key)) = installed_sasts
-        .iter()
-        .find(|(_, k)| same_rsa_key(k, &signer_key))
+    let Some((installed_sast_index, trusted_key)) =
+        installed_sasts.iter().find(|(_, k)| same_rsa_key(k, &signer_key))
     else {
-        return reject(Rejection::SignerNotTrusted {
-            signer: signer_name,
-        });
+        return reject(Rejection::SignerNotTrusted { signer: signer_name });
     };
     if !verify_pkcs1v15(trusted_key, digest, &message, signature) {
         return reject(Rejection::BadSignature {

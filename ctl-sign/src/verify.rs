@@ -96,7 +96,11 @@ pub fn record_rsa_key(list: &TrustList, index: usize) -> Result<PublicKey, Strin
 
 /// The header digest as a computable algorithm.
 pub fn header_hash(list: &TrustList) -> Result<HashAlgorithm, VerifyError> {
-    let code = list.header.digest().map_err(|e| e.at(ctl_format::Section::Header, 0))?.code();
+    let code = list
+        .header
+        .digest()
+        .map_err(|e| e.at(ctl_format::Section::Header, 0))?
+        .code();
     HashAlgorithm::from_code(code).ok_or(VerifyError::UnsupportedDigest(code))
 }
 

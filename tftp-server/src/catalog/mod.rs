@@ -48,6 +48,10 @@ pub struct CatalogOptions {
     pub max_depth: usize,
     /// At most this many files are indexed; the rest are ignored with a warning.
     pub max_files: usize,
+    /// Budget for snapshots of plain files shared between transfers (bytes). A file version
+    /// is read once and every concurrent transfer of it shares that buffer; beyond the
+    /// budget each transfer reads its own copy.
+    pub file_cache_bytes: u64,
 }
 
 impl Default for CatalogOptions {
@@ -57,6 +61,7 @@ impl Default for CatalogOptions {
             max_trust_list_size: 16 * 1024 * 1024,
             max_depth: 8,
             max_files: 1_000_000,
+            file_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -314,6 +319,14 @@ pub struct Catalog {
     options: CatalogOptions,
     index: RwLock<Arc<Index>>,
     scan: Mutex<ScanState>,
+    file_cache: Mutex<FileCache>,
+}
+
+/// Snapshots of plain files: exact name -> (fingerprint, bytes).
+#[derive(Debug, Default)]
+struct FileCache {
+    files: HashMap<String, (Fingerprint, Bytes)>,
+    total: u64,
 }
 
 impl fmt::Debug for Catalog {
@@ -352,6 +365,7 @@ impl Catalog {
             options,
             index: RwLock::new(Arc::new(Index::default())),
             scan: Mutex::new(ScanState::default()),
+            file_cache: Mutex::new(FileCache::default()),
         };
         catalog.refresh()?;
         Ok(catalog)
@@ -391,6 +405,7 @@ impl Catalog {
                 startup_done: true,
                 ..ScanState::default()
             }),
+            file_cache: Mutex::new(FileCache::default()),
         }
     }
 
@@ -467,6 +482,47 @@ impl Catalog {
         })
     }
 
+    /// The whole content of a resolved file as one immutable buffer.
+    ///
+    /// In-memory content is returned as is. A file on disk is read through the handle opened
+    /// by [`Catalog::resolve`] (so a rename over it does not matter) unless the same version
+    /// is already cached; a file modified in place while being read is an error rather
+    /// than a torn snapshot. May block on disk reads: call it off the async executor for
+    /// [`Content::File`].
+    pub fn load(&self, resolved: &Resolved) -> io::Result<Bytes> {
+        let (file, len) = match &resolved.content {
+            Content::Memory(bytes) => return Ok(bytes.clone()),
+            Content::File { file, len } => (file, *len),
+        };
+        let before = Fingerprint::of(&file.metadata()?);
+        {
+            let cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((fingerprint, bytes)) = cache.files.get(&resolved.served_name) {
+                if *fingerprint == before {
+                    return Ok(bytes.clone());
+                }
+            }
+        }
+        let size = usize::try_from(len).map_err(|_| io::Error::other("file too large"))?;
+        let mut buffer = vec![0u8; size];
+        resolved.content.read_at(0, &mut buffer)?;
+        if Fingerprint::of(&file.metadata()?) != before {
+            return Err(io::Error::other("file changed while being read"));
+        }
+        let bytes = Bytes::from(buffer);
+        let mut cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, old)) = cache.files.remove(&resolved.served_name) {
+            cache.total -= old.len() as u64;
+        }
+        if cache.total + len <= self.options.file_cache_bytes {
+            cache.total += len;
+            cache
+                .files
+                .insert(resolved.served_name.clone(), (before, bytes.clone()));
+        }
+        Ok(bytes)
+    }
+
     /// Rescans the root, runs new or changed trust lists through the guard and swaps the
     /// index. Returns what happened to trust lists (also logged). Serialised: concurrent
     /// callers wait for each other. An embedded catalog never changes.
@@ -535,6 +591,15 @@ impl Catalog {
         }
         state.startup_done = true;
         sort_index(&mut index);
+        {
+            // Forget snapshots of files that are gone (changed ones are replaced on next load).
+            let mut cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
+            let before = cache.files.len();
+            cache.files.retain(|name, _| files.contains_key(name));
+            if cache.files.len() != before {
+                cache.total = cache.files.values().map(|(_, b)| b.len() as u64).sum();
+            }
+        }
         *self
             .index
             .write()

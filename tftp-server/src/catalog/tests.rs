@@ -419,3 +419,32 @@ fn missing_root_is_an_error_naming_it() {
     .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/tftp-root"), "{err}");
 }
+
+#[test]
+fn load_shares_one_snapshot_per_version_and_sees_replacements() {
+    let dir = root_with(&[("fw.bin", &[3u8; 50_000])]);
+    let catalog = open(dir.path());
+    let first = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    let second = catalog.load(&catalog.resolve("FW.BIN").unwrap()).unwrap();
+    assert_eq!(first, vec![3u8; 50_000]);
+    // Same version: the same buffer, not a second copy.
+    assert_eq!(first.as_ptr(), second.as_ptr());
+    replace(dir.path(), "fw.bin", &[4u8; 60_000]);
+    let third = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    assert_eq!(third, vec![4u8; 60_000]);
+    assert_eq!(first, vec![3u8; 50_000]);
+}
+
+#[test]
+fn load_beyond_the_cache_budget_still_serves() {
+    let dir = root_with(&[("fw.bin", &[5u8; 10_000])]);
+    let options = CatalogOptions {
+        file_cache_bytes: 100,
+        ..CatalogOptions::default()
+    };
+    let catalog = Catalog::open_dir(dir.path(), Arc::new(FakeGuard), options).unwrap();
+    let first = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    let second = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    assert_eq!(first, second);
+    assert_ne!(first.as_ptr(), second.as_ptr());
+}

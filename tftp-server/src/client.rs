@@ -65,9 +65,7 @@ pub async fn fetch(
         };
         let deadline = tokio::time::Instant::from_std(deadline);
         match tokio::time::timeout_at(deadline, socket.recv_from(&mut receive_buffer)).await {
-            Ok(Ok((len, from))) => {
-                session.handle_datagram(Instant::now(), from, &receive_buffer[..len])
-            }
+            Ok(Ok((len, from))) => session.handle_datagram(Instant::now(), from, &receive_buffer[..len]),
             Ok(Err(error)) => return Err(error.into()),
             Err(_elapsed) => session.handle_timeout(Instant::now()),
         }

@@ -290,9 +290,7 @@ impl ClientSession {
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         match self.peer {
             Some(peer) if from != peer => {
-                if self.state != State::Ended
-                    && self.outgoing_errors.len() < MAX_QUEUED_STRANGER_ERRORS
-                {
+                if self.state != State::Ended && self.outgoing_errors.len() < MAX_QUEUED_STRANGER_ERRORS {
                     self.outgoing_errors.push_back((
                         from,
                         ErrorPacket::new(ErrorCode::UNKNOWN_TID, "unknown transfer ID"),
@@ -337,16 +335,12 @@ impl ClientSession {
                 self.state = State::Transferring;
                 self.receive_block(now, 1, data);
             }
-            (State::Transferring, Packet::Data { block, data }) => {
-                self.receive_block(now, block, data)
-            }
+            (State::Transferring, Packet::Data { block, data }) => self.receive_block(now, block, data),
             (State::Transferring, Packet::Oack { .. }) if self.expected == 1 => {
                 // Our ACK 0 was lost and the server repeated its OACK.
                 self.reack_once();
             }
-            (State::Dallying, Packet::Data { block, .. })
-                if block == (self.expected - 1) as u16 =>
-            {
+            (State::Dallying, Packet::Data { block, .. }) if block == (self.expected - 1) as u16 => {
                 // The final ACK was lost: acknowledge the final block again.
                 self.ack_pending = Some(block);
             }
@@ -364,25 +358,18 @@ impl ClientSession {
             let name = option.name.to_ascii_lowercase();
             match name.as_str() {
                 BLKSIZE => match self.requested.blksize {
-                    Some(asked)
-                        if (u64::from(MIN_BLKSIZE)..=u64::from(asked)).contains(&value) =>
-                    {
+                    Some(asked) if (u64::from(MIN_BLKSIZE)..=u64::from(asked)).contains(&value) => {
                         self.blksize = value as u16
                     }
                     _ => return Err(format!("blksize {value} was not offered")),
                 },
                 WINDOWSIZE => match self.requested.windowsize {
-                    Some(asked) if (1..=u64::from(asked)).contains(&value) => {
-                        self.windowsize = value as u16
-                    }
+                    Some(asked) if (1..=u64::from(asked)).contains(&value) => self.windowsize = value as u16,
                     _ => return Err(format!("windowsize {value} was not offered")),
                 },
                 TIMEOUT => match self.requested.timeout_secs {
                     Some(asked) if value == u64::from(asked) && TIMEOUT_RANGE.contains(&value) => {
-                        let policy = self
-                            .requested
-                            .retransmit
-                            .with_initial(Duration::from_secs(value));
+                        let policy = self.requested.retransmit.with_initial(Duration::from_secs(value));
                         self.timer.set_policy(policy);
                         self.dally = policy.initial;
                     }
@@ -405,7 +392,16 @@ impl ClientSession {
 
     fn receive_block(&mut self, now: Instant, block: u16, data: &[u8]) {
         if block != self.expected as u16 {
-            // A duplicate or a gap: tell the server where we are, once per episode.
+            // Half the block-number space behind `expected` counts as the past.
+            let is_old_duplicate = block.wrapping_sub(self.expected as u16) >= 0x8000;
+            if is_old_duplicate && self.windowsize > 1 {
+                // In a window, a repeated block is a network duplicate or a window the
+                // server resent; re-ACKing it mid-window would make the server restart
+                // a window still in flight. Our own timer re-ACKs if we stall.
+                return;
+            }
+            // A gap, or (lockstep) a repeated block whose ACK was lost: tell the server
+            // where we are, once until the next progress.
             self.reack_once();
             return;
         }

@@ -99,8 +99,8 @@ pub use client::{ClientEvent, ClientFailure, ClientOptions, ClientSession, Reque
 pub use options::{negotiate, Negotiated, NegotiationLimits, RetransmitPolicy};
 pub use packet::{ErrorCode, ErrorPacket, Mode, Packet, ParseError, Request, TftpOption};
 pub use server::{
-    classify_initial, file_not_found, write_refused, Initial, ServerConfig, ServerEvent,
-    ServerFailure, ServerSession, TransferStats,
+    classify_initial, file_not_found, write_refused, Initial, ServerConfig, ServerEvent, ServerFailure,
+    ServerSession, TransferStats,
 };
 
 /// Where to send the datagram just written into the caller's buffer by `poll_transmit`.

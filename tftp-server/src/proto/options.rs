@@ -145,11 +145,7 @@ pub fn parse_number(value: &str) -> Option<u64> {
 
 /// Negotiates the options of a read request for a transfer of `transfer_size` bytes (the
 /// size on the wire, i.e. after netascii conversion).
-pub fn negotiate(
-    requested: &[TftpOption],
-    transfer_size: u64,
-    limits: &NegotiationLimits,
-) -> Negotiated {
+pub fn negotiate(requested: &[TftpOption], transfer_size: u64, limits: &NegotiationLimits) -> Negotiated {
     let blksize_cap = limits.max_blksize.clamp(MIN_BLKSIZE, MAX_BLKSIZE);
     let windowsize_cap = limits.max_windowsize.max(1);
     let mut negotiated = Negotiated::default();
@@ -198,9 +194,7 @@ pub fn negotiate(
             }
         };
         seen[index] = true;
-        negotiated
-            .oack
-            .push(TftpOption::new(option.name.clone(), answer));
+        negotiated.oack.push(TftpOption::new(option.name.clone(), answer));
     }
     negotiated
 }
@@ -222,12 +216,17 @@ mod tests {
 
     #[test]
     fn blksize_outside_rfc_range_is_ignored() {
-        for value in ["7", "65465", "0", "-1", "+512", " 512", "", "99999999999999999999999"] {
-            let negotiated = negotiate(
-                &opts(&[("blksize", value)]),
-                0,
-                &NegotiationLimits::default(),
-            );
+        for value in [
+            "7",
+            "65465",
+            "0",
+            "-1",
+            "+512",
+            " 512",
+            "",
+            "99999999999999999999999",
+        ] {
+            let negotiated = negotiate(&opts(&[("blksize", value)]), 0, &NegotiationLimits::default());
             assert!(negotiated.oack.is_empty(), "value {value:?} accepted");
             assert_eq!(negotiated.blksize, 512);
         }
@@ -248,7 +247,9 @@ mod tests {
     fn timeout_out_of_range_is_ignored_and_valid_is_echoed() {
         let limits = NegotiationLimits::default();
         assert!(negotiate(&opts(&[("timeout", "0")]), 0, &limits).oack.is_empty());
-        assert!(negotiate(&opts(&[("timeout", "256")]), 0, &limits).oack.is_empty());
+        assert!(negotiate(&opts(&[("timeout", "256")]), 0, &limits)
+            .oack
+            .is_empty());
         let negotiated = negotiate(&opts(&[("timeout", "255")]), 0, &limits);
         assert_eq!(negotiated.timeout_secs, Some(255));
         assert_eq!(negotiated.oack, opts(&[("timeout", "255")]));
@@ -256,11 +257,7 @@ mod tests {
 
     #[test]
     fn tsize_is_answered_with_transfer_size() {
-        let negotiated = negotiate(
-            &opts(&[("tsize", "0")]),
-            123_456,
-            &NegotiationLimits::default(),
-        );
+        let negotiated = negotiate(&opts(&[("tsize", "0")]), 123_456, &NegotiationLimits::default());
         assert_eq!(negotiated.tsize, Some(123_456));
         assert_eq!(negotiated.oack, opts(&[("tsize", "123456")]));
     }

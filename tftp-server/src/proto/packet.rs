@@ -328,9 +328,7 @@ fn read_request(bytes: &[u8], packet: &'static str) -> Result<Request, ParseErro
 impl<'a> Packet<'a> {
     /// Parses one datagram. Never panics; see the module docs for what is tolerated.
     pub fn parse(datagram: &'a [u8]) -> Result<Packet<'a>, ParseError> {
-        let opcode = read_u16(datagram, 0).ok_or(ParseError::TooShort {
-            len: datagram.len(),
-        })?;
+        let opcode = read_u16(datagram, 0).ok_or(ParseError::TooShort { len: datagram.len() })?;
         match opcode {
             OPCODE_RRQ => Ok(Packet::Rrq(read_request(datagram, "RRQ")?)),
             OPCODE_WRQ => Ok(Packet::Wrq(read_request(datagram, "WRQ")?)),
@@ -451,10 +449,7 @@ mod tests {
             Packet::Rrq(Request {
                 filename: "CTLFile.tlv".into(),
                 mode: Mode::Octet,
-                options: vec![
-                    TftpOption::new("blksize", "1468"),
-                    TftpOption::new("tsize", "0")
-                ],
+                options: vec![TftpOption::new("blksize", "1468"), TftpOption::new("tsize", "0")],
             })
         );
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::netascii;
-use super::options::{negotiate, NegotiationLimits, Negotiated, RetransmitPolicy};
+use super::options::{negotiate, Negotiated, NegotiationLimits, RetransmitPolicy};
 use super::packet::{encode_data, ErrorCode, ErrorPacket, Mode, Packet, Request};
 use super::timer::{Backoff, Expiry};
 use super::{Transmit, MAX_QUEUED_STRANGER_ERRORS};
@@ -55,9 +55,7 @@ pub fn classify_initial(datagram: &[u8]) -> Initial {
         Ok(Packet::Wrq(_)) => Initial::Reject(write_refused()),
         Ok(_) => Initial::Ignore,
         // A datagram too short to carry an opcode, or with an unknown opcode, is noise.
-        Err(super::ParseError::TooShort { .. } | super::ParseError::UnknownOpcode { .. }) => {
-            Initial::Ignore
-        }
+        Err(super::ParseError::TooShort { .. } | super::ParseError::UnknownOpcode { .. }) => Initial::Ignore,
         Err(error) => Initial::Reject(ErrorPacket::new(
             ErrorCode::ILLEGAL_OPERATION,
             format!("malformed request: {error}"),

@@ -15,6 +15,7 @@
 
 pub mod builder;
 mod codes;
+pub mod dump;
 mod error;
 mod model;
 pub mod reader;

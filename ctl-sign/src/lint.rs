@@ -204,14 +204,22 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                 let subject = cert.subject().to_string();
                 let not_after = cert.validity().not_after.timestamp();
                 let not_before = cert.validity().not_before.timestamp();
-                if not_after < options.now || not_before > options.now {
+                if not_after < options.now {
                     out.push(finding(
                         "L006",
                         Some(index),
                         format!(
-                            "record {index} ({subject}): valid {} to {}, not at the check time",
-                            cert.validity().not_before,
+                            "record {index} ({subject}): expired {}",
                             cert.validity().not_after
+                        ),
+                    ));
+                } else if not_before > options.now {
+                    out.push(finding(
+                        "L006",
+                        Some(index),
+                        format!(
+                            "record {index} ({subject}): not valid before {}",
+                            cert.validity().not_before
                         ),
                     ));
                 } else if not_after - options.now < i64::from(options.expiry_days) * 86400 {

@@ -8,3 +8,5 @@
 pub mod catalog;
 pub mod client;
 pub mod proto;
+pub mod server;
+pub mod trust_store;

@@ -1,0 +1,259 @@
+//! One read transfer: resolve, snapshot, drive a [`ServerSession`] on its own socket, log.
+//!
+//! Every request that reaches a transfer task produces exactly one log line, target
+//! `tftp::transfer`, level INFO (WARN when the transfer failed), with these fields:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `client` | client address and port |
+//! | `requested` | name as the client sent it |
+//! | `served` | file served (relative to the root), `-` if none |
+//! | `mac` | device MAC from the requested name, `-` if none |
+//! | `bytes` | size sent on the wire (after netascii conversion) |
+//! | `blksize`, `windowsize` | negotiated |
+//! | `duration_ms` | from request to end |
+//! | `outcome` | `completed`, `not_found`, `access_denied`, `read_error`, `timed_out`, `client_error`, `aborted`, `shutdown`, `socket_error` |
+//! | `detail` | reason for a failure, `-` otherwise |
+//! | `sha256`, `signer` | for trust lists: content hash and signer (`-` otherwise) |
+//! | `retransmissions` | timer-driven retransmission rounds |
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+
+use super::{Shared, Slot};
+use crate::catalog::{Content, LookupError, Resolved};
+use crate::proto::{
+    file_not_found, ErrorCode, ErrorPacket, Request, ServerEvent, ServerFailure, ServerSession,
+};
+
+/// Receive buffer of a transfer socket: it only ever receives ACKs and ERRORs; a longer
+/// datagram is truncated and then ignored by the session as malformed.
+const TRANSFER_RECEIVE_BUFFER: usize = 2048;
+
+/// What ends up in the log line.
+struct Record {
+    client: SocketAddr,
+    requested: String,
+    served: Option<String>,
+    mac: Option<String>,
+    bytes: u64,
+    blksize: u16,
+    windowsize: u16,
+    outcome: &'static str,
+    detail: Option<String>,
+    sha256: Option<String>,
+    signer: Option<String>,
+    retransmissions: u64,
+    started: Instant,
+}
+
+impl Record {
+    fn log(&self) {
+        let duration_ms = format!("{:.1}", self.started.elapsed().as_secs_f64() * 1000.0);
+        let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_string());
+        macro_rules! line {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "tftp::transfer",
+                    $level,
+                    client = %self.client,
+                    requested = %self.requested,
+                    served = %dash(&self.served),
+                    mac = %dash(&self.mac),
+                    bytes = self.bytes,
+                    blksize = self.blksize,
+                    windowsize = self.windowsize,
+                    duration_ms = %duration_ms,
+                    outcome = self.outcome,
+                    detail = %dash(&self.detail),
+                    sha256 = %dash(&self.sha256),
+                    signer = %dash(&self.signer),
+                    retransmissions = self.retransmissions,
+                    "transfer"
+                )
+            };
+        }
+        match self.outcome {
+            "completed" | "not_found" => line!(tracing::Level::INFO),
+            _ => line!(tracing::Level::WARN),
+        }
+    }
+}
+
+/// Serves one read request from `peer` that arrived on `listener`. Holds `slot` (its place
+/// in the limits) until it returns.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    listener: Arc<UdpSocket>,
+    request: Request,
+    peer: SocketAddr,
+    slot: Slot,
+) {
+    let _slot = slot;
+    let mut record = Record {
+        client: peer,
+        requested: request.filename.clone(),
+        served: None,
+        mac: crate::catalog::device_mac(&request.filename),
+        bytes: 0,
+        blksize: 0,
+        windowsize: 0,
+        outcome: "completed",
+        detail: None,
+        sha256: None,
+        signer: None,
+        retransmissions: 0,
+        started: Instant::now(),
+    };
+    run(&shared, &listener, &request, &mut record).await;
+    record.log();
+}
+
+async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &mut Record) {
+    let peer = record.client;
+    // Errors before the transfer starts go out from the listening port: no socket to
+    // create, and every client tested accepts them (the answer to a missing file must be
+    // immediate: phones loop otherwise).
+    let refuse = |packet: ErrorPacket| async move {
+        let _ = listener.send_to(&packet.to_datagram(), peer).await;
+    };
+    let resolved: Resolved = match shared.catalog.resolve(&request.filename) {
+        Ok(resolved) => resolved,
+        Err(err) => {
+            let (outcome, packet) = match &err {
+                LookupError::NotFound => ("not_found", file_not_found()),
+                LookupError::NameNotAllowed(_) | LookupError::AccessDenied => (
+                    "access_denied",
+                    ErrorPacket::new(ErrorCode::ACCESS_VIOLATION, err.to_string()),
+                ),
+            };
+            record.outcome = outcome;
+            record.detail = Some(err.to_string());
+            refuse(packet).await;
+            return;
+        }
+    };
+    record.served = Some(resolved.served_name.clone());
+    if let Some(mac) = &resolved.mac {
+        record.mac = Some(mac.clone());
+    }
+    if let Some(trust) = &resolved.trust {
+        record.sha256 = Some(trust.sha256.clone());
+        record.signer = trust.signer.clone();
+    }
+    let snapshot = match &resolved.content {
+        Content::Memory(bytes) => Ok(bytes.clone()),
+        Content::File { .. } => {
+            let catalog = Arc::clone(&shared.catalog);
+            match tokio::task::spawn_blocking(move || catalog.load(&resolved)).await {
+                Ok(result) => result,
+                Err(join) => Err(std::io::Error::other(join.to_string())),
+            }
+        }
+    };
+    let snapshot = match snapshot {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(file = %record.served.as_deref().unwrap_or("-"), error = %err, "cannot read file to serve");
+            record.outcome = "read_error";
+            record.detail = Some(err.to_string());
+            refuse(ErrorPacket::new(
+                ErrorCode::NOT_DEFINED,
+                "file cannot be read right now, try again",
+            ))
+            .await;
+            return;
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map(|address| SocketAddr::new(address.ip(), 0));
+    let socket = match local {
+        Ok(local) => UdpSocket::bind(local).await,
+        Err(err) => Err(err),
+    };
+    let socket = match socket {
+        Ok(socket) => socket,
+        Err(err) => {
+            record.outcome = "socket_error";
+            record.detail = Some(err.to_string());
+            refuse(ErrorPacket::new(ErrorCode::NOT_DEFINED, "server busy, try again")).await;
+            return;
+        }
+    };
+    let mut session = ServerSession::new(Instant::now(), peer, request, snapshot, &shared.session);
+    record.bytes = session.transfer_size();
+    record.blksize = session.negotiated().blksize;
+    record.windowsize = session.negotiated().windowsize;
+    let event = drive(&socket, &mut session, shared.stop.clone()).await;
+    record.retransmissions = session.stats().retransmissions;
+    match event {
+        ServerEvent::Completed => record.outcome = "completed",
+        ServerEvent::Failed(failure) => {
+            record.outcome = match &failure {
+                ServerFailure::TimedOut { .. } => "timed_out",
+                ServerFailure::PeerError { .. } => "client_error",
+                ServerFailure::Aborted(message) if message == SHUTDOWN_MESSAGE => "shutdown",
+                ServerFailure::Aborted(_) => "aborted",
+            };
+            record.detail = Some(failure.to_string());
+        }
+    }
+}
+
+const SHUTDOWN_MESSAGE: &str = "server shutting down";
+
+/// Runs the session until it is finished; returns its one terminal event.
+async fn drive(
+    socket: &UdpSocket,
+    session: &mut ServerSession,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> ServerEvent {
+    let mut send_buffer = Vec::new();
+    let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
+    let mut outcome = None;
+    let mut stopping = false;
+    loop {
+        while let Some(transmit) = session.poll_transmit(&mut send_buffer) {
+            if let Err(err) = socket.send_to(&send_buffer, transmit.destination).await {
+                // Lost like any datagram; the retransmission timer covers it.
+                tracing::debug!(error = %err, "send failed");
+            }
+        }
+        while let Some(event) = session.poll() {
+            outcome.get_or_insert(event);
+        }
+        if session.is_finished() {
+            break;
+        }
+        // The session always has a timer while it runs; the fallback only guarantees that
+        // a logic error cannot park this task forever.
+        let deadline = session
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(60));
+        tokio::select! {
+            changed = stop.wait_for(|stop| *stop), if !stopping => {
+                stopping = true;
+                let _ = changed;
+                session.abort(ErrorCode::NOT_DEFINED, SHUTDOWN_MESSAGE);
+            }
+            received = socket.recv_from(&mut receive_buffer) => match received {
+                Ok((len, from)) => session.handle_datagram(Instant::now(), from, &receive_buffer[..len]),
+                Err(err) => tracing::debug!(error = %err, "receive failed"),
+            },
+            () = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
+                if session.poll_timeout().is_none() && outcome.is_none() {
+                    session.abort(ErrorCode::NOT_DEFINED, "internal error: transfer stalled");
+                } else {
+                    session.handle_timeout(Instant::now());
+                }
+            }
+        }
+    }
+    outcome.unwrap_or(ServerEvent::Failed(ServerFailure::Aborted(
+        "session ended without an outcome".to_string(),
+    )))
+}

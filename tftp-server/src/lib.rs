@@ -9,4 +9,3 @@ pub mod catalog;
 pub mod client;
 pub mod proto;
 pub mod server;
-pub mod trust_store;

@@ -184,7 +184,8 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
             return;
         }
     };
-    let mut session = ServerSession::new(Instant::now(), peer, request, snapshot, &shared.session);
+    let request = without_tsize_for_empty_file(request, snapshot.is_empty());
+    let mut session = ServerSession::new(Instant::now(), peer, &request, snapshot, &shared.session);
     record.bytes = session.transfer_size();
     record.blksize = session.negotiated().blksize;
     record.windowsize = session.negotiated().windowsize;
@@ -202,6 +203,20 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
             record.detail = Some(failure.to_string());
         }
     }
+}
+
+/// curl (7.x, 8.x) fails a download whose OACK says `tsize 0` ("invalid tsize value in
+/// OACK"); RFC 2347 lets a server leave any option out of the OACK, so for an empty file
+/// the `tsize` request is simply not answered.
+fn without_tsize_for_empty_file(request: &Request, empty: bool) -> std::borrow::Cow<'_, Request> {
+    if !empty {
+        return std::borrow::Cow::Borrowed(request);
+    }
+    let mut request = request.clone();
+    request
+        .options
+        .retain(|option| !option.name.eq_ignore_ascii_case("tsize"));
+    std::borrow::Cow::Owned(request)
 }
 
 const SHUTDOWN_MESSAGE: &str = "server shutting down";

@@ -101,10 +101,13 @@ fn identity(record: &Record) -> Vec<u8> {
     [b"d".as_slice(), record.dns_name().unwrap_or_default()].concat()
 }
 
+/// Reads one header field as text.
+type HeaderGetter = fn(&TrustList) -> String;
+
 /// Differences from `a` to `b`.
 pub fn diff(a: &TrustList, b: &TrustList) -> Vec<Change> {
     let mut out = Vec::new();
-    let header_fields: [(&'static str, fn(&TrustList) -> String); 5] = [
+    let header_fields: [(&'static str, HeaderGetter); 5] = [
         ("version", |l| format!("{:?}", l.header.version().ok())),
         ("digest", |l| {
             l.header

@@ -458,11 +458,25 @@ impl TrustList {
         })
     }
 
+    /// Places an accessor error: a missing item at the start of its section, a badly sized
+    /// one at its own offset (the first item with that tag, as the accessors read it).
+    fn place(&self, error: FieldError, section: Section, section_offset: usize) -> FormatError {
+        let offset = match error {
+            FieldError::Missing { .. } => section_offset,
+            FieldError::BadLength { tag, .. } => self
+                .located_items()
+                .into_iter()
+                .find(|item| item.section == section && item.kind == ItemKind::Value && item.tag == tag)
+                .map_or(section_offset, |item| item.offset),
+        };
+        error.at(section, offset)
+    }
+
     /// Checks that every item a typed view needs is present and well-sized:
     /// the header's signing fields and each record's FUNCTION. Errors name the offset.
     pub fn check_typed(&self) -> Result<(), FormatError> {
         let header = &self.header;
-        let in_header = |e: FieldError| e.at(Section::Header, 0);
+        let in_header = |e: FieldError| self.place(e, Section::Header, 0);
         header.version().map_err(in_header)?;
         header.header_length().map_err(in_header)?;
         header.signer_version().map_err(in_header)?;
@@ -476,7 +490,7 @@ impl TrustList {
         header.filename().map_err(in_header)?;
         header.timestamp().map_err(in_header)?;
         for (index, record) in self.records.iter().enumerate() {
-            let in_record = |e: FieldError| e.at(Section::Record(index), self.record_offset(index));
+            let in_record = |e: FieldError| self.place(e, Section::Record(index), self.record_offset(index));
             record.role().map_err(in_record)?;
             record.ip_address().map_err(in_record)?;
             record.cert_hash_algorithm().map_err(in_record)?;

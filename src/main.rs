@@ -31,6 +31,8 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Insert an offline-made signature into a file from `ctl build --emit-unsigned`.
     AttachSignature(cmd::attach_signature::Args),
+    /// Serve trust lists and files over TFTP (no arguments: the built-in samples on 127.0.0.1:6969).
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Diff(args) => cmd::diff::run(args),
         Command::AttachSignature(args) => cmd::attach_signature::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(code) => code,

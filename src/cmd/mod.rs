@@ -5,6 +5,7 @@ pub mod build;
 pub mod diff;
 pub mod dump;
 pub mod lint;
+pub mod serve;
 pub mod verify;
 
 /// Exit status for a failure that is not more specific (bad input, I/O error).

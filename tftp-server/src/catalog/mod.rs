@@ -748,7 +748,7 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
             sha256,
             problem: None,
         } => {
-            tracing::info!(file = %name, %sha256, signer, "serving trust list")
+            tracing::info!(file = %name, %sha256, signer = %signer, "serving trust list")
         }
         TrustEvent::Loaded {
             name,
@@ -763,11 +763,11 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
             old_sha256,
             sha256,
         } => tracing::info!(
-            file = %name, %sha256, %old_sha256, signer,
+            file = %name, %sha256, %old_sha256, signer = %signer,
             "trust list updated: devices holding the served version accept it"
         ),
         TrustEvent::ForcedUpdate { name, sha256, reason } => tracing::warn!(
-            file = %name, %sha256, signer, reason = %reason,
+            file = %name, %sha256, signer = %signer, reason = %reason,
             "trust list published despite the guard (--allow-untrusted-update)"
         ),
         TrustEvent::Rejected { name, sha256, reason } => tracing::error!(

@@ -67,7 +67,7 @@ impl Record {
                     blksize = self.blksize,
                     windowsize = self.windowsize,
                     duration_ms = %duration_ms,
-                    outcome = self.outcome,
+                    outcome = %self.outcome,
                     detail = %dash(&self.detail),
                     sha256 = %dash(&self.sha256),
                     signer = %dash(&self.signer),

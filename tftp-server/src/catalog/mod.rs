@@ -771,7 +771,7 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
             "trust list published despite the guard (--allow-untrusted-update)"
         ),
         TrustEvent::Rejected { name, sha256, reason } => tracing::error!(
-            file = %name, sha256 = sha256.as_deref().unwrap_or("-"), reason = %reason,
+            file = %name, sha256 = %sha256.as_deref().unwrap_or("-"), reason = %reason,
             "trust list NOT published, keeping the served version"
         ),
         TrustEvent::Removed { name } => {

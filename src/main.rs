@@ -22,7 +22,7 @@ enum Command {
     /// Dump a CTL/ITL file as text, JSON or CUCM `show ctl` layout.
     Dump(cmd::dump::Args),
     /// Build and sign a CTL/ITL file from certificates with a security token.
-    Build(cmd::build::Args),
+    Build(Box<cmd::build::Args>),
     /// Check a file's signature, or whether a device holding OLD would accept it (--trusted).
     Verify(cmd::verify::Args),
     /// Report problems devices would have with a file (stable codes).
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dump(args) => cmd::dump::run(args),
-        Command::Build(args) => cmd::build::run(args),
+        Command::Build(args) => cmd::build::run(*args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Diff(args) => cmd::diff::run(args),

@@ -177,7 +177,7 @@ fn every_container_signs_identically_and_openssl_verifies() {
                 }
             }
             if format == KeyFileFormat::Pkcs12 {
-                assert_eq!(signer.bundled_certificates(), &[cert.der.clone()]);
+                assert_eq!(signer.bundled_certificates(), std::slice::from_ref(&cert.der));
             }
         }
     }

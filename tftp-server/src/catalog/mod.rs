@@ -285,6 +285,12 @@ struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// Same inode with the same size and modification time. Ignores ctime, which changes
+    /// when the file is merely unlinked (renamed over), not rewritten.
+    fn same_content(&self, other: &Fingerprint) -> bool {
+        (self.ino, self.dev, self.len, self.mtime) == (other.ino, other.dev, other.len, other.mtime)
+    }
+
     fn of(meta: &Metadata) -> Self {
         Fingerprint {
             len: meta.len(),
@@ -498,7 +504,7 @@ impl Catalog {
         {
             let cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((fingerprint, bytes)) = cache.files.get(&resolved.served_name) {
-                if *fingerprint == before {
+                if fingerprint.same_content(&before) {
                     return Ok(bytes.clone());
                 }
             }
@@ -506,7 +512,7 @@ impl Catalog {
         let size = usize::try_from(len).map_err(|_| io::Error::other("file too large"))?;
         let mut buffer = vec![0u8; size];
         resolved.content.read_at(0, &mut buffer)?;
-        if Fingerprint::of(&file.metadata()?) != before {
+        if !Fingerprint::of(&file.metadata()?).same_content(&before) {
             return Err(io::Error::other("file changed while being read"));
         }
         let bytes = Bytes::from(buffer);
@@ -834,7 +840,7 @@ fn read_stable(root: &Path, name: &str, limit: u64) -> Result<(Bytes, Fingerprin
     let after = file.metadata().map_err(ReadError::Io)?;
     let by_path = std::fs::metadata(root.join(name)).map_err(ReadError::Io)?;
     let fingerprint = Fingerprint::of(&before);
-    if Fingerprint::of(&after) != fingerprint
+    if !Fingerprint::of(&after).same_content(&fingerprint)
         || Fingerprint::of(&by_path) != fingerprint
         || bytes.len() as u64 != before.len()
     {

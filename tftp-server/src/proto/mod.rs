@@ -2,8 +2,9 @@
 //!
 //! **Contract: this module performs no I/O and reads no clock.** No sockets, no files, no
 //! threads, no `Instant::now()` — enforced by `clippy::disallowed_methods` /
-//! `disallowed_types` (configured in `tftp-server/clippy.toml`, denied here, allowed in the
-//! shell modules). Time is an input: every call that can change state takes `now`.
+//! `disallowed_types` (configured in `tftp-server/clippy.toml`, denied here, allowed at the
+//! crate root for the shell; other targets of the package — tests, benches, bins — opt in
+//! with `#![allow(clippy::disallowed_methods, clippy::disallowed_types)]`). Time is an input: every call that can change state takes `now`.
 //! Everything here is therefore deterministic and tested on a virtual clock.
 //!
 //! # Layout
@@ -79,8 +80,10 @@
 //! IP until the first OACK/DATA locks the peer's address+port; ERROR 5 to strangers after
 //! that; validates the OACK (only requested options, values not above what was asked,
 //! timeout echoed exactly; otherwise ERROR 8 and failure); ACKs every `windowsize` blocks
-//! and the last block; on a gap or duplicate re-ACKs the last in-order block once; on
-//! timeout retransmits the RRQ or the last ACK with backoff; after the last block it
+//! and the last block; on a gap re-ACKs the last in-order block once (RFC 7440), and on a
+//! repeated block too in lockstep (its ACK was lost) but not within a window (that would
+//! restart a window still in flight); on timeout retransmits the RRQ or the last ACK with
+//! backoff; after the last block it
 //! emits [`ClientEvent::Done`] and then lingers ("dallies") one retransmission interval to
 //! re-ACK a repeated final block.
 

@@ -9,3 +9,4 @@ pub mod catalog;
 pub mod client;
 pub mod proto;
 pub mod server;
+pub mod trust_store;

@@ -12,7 +12,8 @@
 # Knobs (environment): PHONES (1000), CONCURRENCY (all phones), RAMP_MS (0), LARGE_MB (48),
 # LARGE_COUNT (3, window profile), LARGE_COUNT_PLAIN (2, no options), TIME_LIMIT_S (180 per
 # run), SERVER_CPU (0), BENCH_CPU (1), PORT_BASE (16900), SERVERS ("ctl tftpd-hpa atftpd
-# tftpd-crate"), OUT (results directory, default a new temp dir), KEEP_ROOT=1 (keep the root).
+# tftpd-crate"), OUT (results directory, default a new temp dir), KEEP_ROOT=1 (keep the root),
+# SKIP_BUILD=1 (use the release binaries already in $CARGO_TARGET_DIR).
 # Peer binaries: TFTPD_HPA (in.tftpd), ATFTPD (atftpd), TFTPD_CRATE (tftpd from
 # `cargo install tftpd`); each defaults to the one on PATH and is skipped when absent.
 #
@@ -67,8 +68,10 @@ trap 'exit 130' INT TERM
 
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required for pinning" >&2; exit 2; }
 
-say "building release binaries (ctl, tftp-bench) into $target"
-(cd "$repo" && cargo build --release --quiet -p ctl --bin ctl && cargo build --release --quiet -p tftp-server --bin tftp-bench)
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    say "building release binaries (ctl, tftp-bench) into $target"
+    (cd "$repo" && cargo build --release --quiet -p ctl --bin ctl && cargo build --release --quiet -p tftp-server --bin tftp-bench)
+fi
 ctl=$target/release/ctl
 bench=$target/release/tftp-bench
 
@@ -109,7 +112,15 @@ find_binary() { # name-on-PATH fallback...
         found=$(command -v "$candidate" 2>/dev/null) && { echo "$found"; return; }
     done
 }
-TFTPD_HPA=${TFTPD_HPA:-$(find_binary in.tftpd /opt/tftpd-hpa/usr/sbin/in.tftpd)}
+find_tftpd_hpa() { # atftpd also installs an in.tftpd: take the one that says tftp-hpa
+    for candidate in $(type -P -a in.tftpd) /opt/tftpd-hpa/usr/sbin/in.tftpd; do
+        if [[ -x $candidate ]] && "$candidate" -V 2>&1 | grep -q tftp-hpa; then
+            echo "$candidate"
+            return
+        fi
+    done
+}
+TFTPD_HPA=${TFTPD_HPA:-$(find_tftpd_hpa)}
 ATFTPD=${ATFTPD:-$(find_binary atftpd)}
 TFTPD_CRATE=${TFTPD_CRATE:-$(find_binary tftpd "$HOME/.cargo/bin/tftpd")}
 nogroup=nogroup
@@ -132,9 +143,10 @@ start_server() {
     atftpd)
         [[ -n $ATFTPD ]] || return 1
         label="atftpd"
-        # Default --maxthread is 100: raised to our default limit (4096) so both admit a storm.
+        # Default --maxthread (100) makes a 1000-phone storm time out; 4096 crashes it (select():
+        # "bit out of range 0 - FD_SETSIZE" once fds pass 1024). 400 works (tried: 100, 400, 4096).
         taskset -c "$SERVER_CPU" "$ATFTPD" --daemon --no-fork --bind-address 127.0.0.1 --port "$port" \
-            --user nobody --group "$nogroup" --maxthread 4096 --logfile "$log" "$peers" >>"$log" 2>&1 &
+            --user nobody --group "$nogroup" --maxthread 400 --logfile "$log" "$peers" >>"$log" 2>&1 &
         ;;
     tftpd-crate)
         [[ -n $TFTPD_CRATE ]] || return 1
@@ -152,6 +164,7 @@ start_server() {
 bench_run() { # args... ; appends the JSON line, tolerates failed transfers (exit 1)
     local status=0
     taskset -c "$BENCH_CPU" "$bench" "$@" --json --label "$label" --time-limit-s "$TIME_LIMIT_S" \
+        --server-pid "$server_pid" \
         >>"$results" || status=$?
     if ((status > 1)); then
         echo "tftp-bench failed to run ($status): $*" >&2

@@ -12,7 +12,7 @@ mod tftp_bench;
 use std::process::ExitCode;
 
 use tftp_bench::args::{self, Mode};
-use tftp_bench::{large, storm};
+use tftp_bench::{cpu, large, storm};
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -45,6 +45,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let server_cpu_before = args.server_pid.and_then(|pid| cpu::cpu_time(&pid.to_string()));
+    let bench_cpu_before = cpu::cpu_time("self");
     let result = runtime.block_on(async {
         match args.mode {
             Mode::Storm => storm::run(&args).await,
@@ -59,6 +61,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let used =
+        |before: Option<std::time::Duration>, pid: &str| Some(cpu::cpu_time(pid)?.saturating_sub(before?));
+    report.server_cpu = args
+        .server_pid
+        .and_then(|pid| used(server_cpu_before, &pid.to_string()));
+    report.bench_cpu = used(bench_cpu_before, "self");
     if args.json {
         println!("{}", report.to_json());
     } else {

@@ -37,6 +37,8 @@ COMMON OPTIONS:
   --verify-root DIR     compare every file received with DIR/<name> (per-device names
                         fall back to CTLFile.tlv / ITLFile.tlv like the server's aliases)
   --label TEXT          name of the server under test, echoed in the report
+  --server-pid PID      also report the CPU time that process (and its reaped children)
+                        used during the run, from /proc (Linux)
   --json                print the report as one JSON object
 
 STORM OPTIONS:
@@ -94,6 +96,7 @@ pub struct Args {
     pub time_limit: Duration,
     pub verify_root: Option<PathBuf>,
     pub label: Option<String>,
+    pub server_pid: Option<u32>,
     pub json: bool,
     pub phones: u32,
     pub concurrency: Option<u32>,
@@ -138,6 +141,7 @@ pub fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Args, String
         Some("storm") => Mode::Storm,
         Some("large") => Mode::Large,
         Some("macs") => Mode::Macs,
+        Some("-h" | "--help") => return Err(String::new()),
         Some(other) => return Err(format!("unknown mode {other:?} (expected storm, large or macs)")),
         None => return Err("missing mode (storm, large or macs)".to_string()),
     };
@@ -153,6 +157,7 @@ pub fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Args, String
         time_limit: Duration::from_secs(300),
         verify_root: None,
         label: None,
+        server_pid: None,
         json: false,
         phones: 100,
         concurrency: None,
@@ -190,6 +195,7 @@ pub fn parse(arguments: impl IntoIterator<Item = String>) -> Result<Args, String
             "--time-limit-s" => args.time_limit = Duration::from_secs(number(&flag, &value()?, 1, 86_400)?),
             "--verify-root" => args.verify_root = Some(PathBuf::from(value()?)),
             "--label" => args.label = Some(value()?),
+            "--server-pid" => args.server_pid = Some(number(&flag, &value()?, 1, u32::MAX.into())? as u32),
             "--json" => args.json = true,
             "--phones" => args.phones = number(&flag, &value()?, 1, MAX_PHONES.into())? as u32,
             "--concurrency" => {

@@ -1,6 +1,7 @@
 //! Modules of the `tftp-bench` binary.
 
 pub mod args;
+pub mod cpu;
 pub mod large;
 pub mod report;
 pub mod storm;

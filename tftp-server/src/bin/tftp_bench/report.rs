@@ -36,6 +36,10 @@ pub struct Report {
     pub busy: Duration,
     pub blksizes: BTreeMap<u16, u64>,
     pub windowsizes: BTreeMap<u16, u64>,
+    /// CPU time the server process used during the run (`--server-pid`).
+    pub server_cpu: Option<Duration>,
+    /// CPU time the bench used during the run.
+    pub bench_cpu: Option<Duration>,
 }
 
 impl Report {
@@ -126,6 +130,14 @@ impl Report {
             millis(percentile(&self.latencies, 99.0)),
             millis(self.latencies.last().copied())
         );
+        let cpu =
+            |value: Option<Duration>| value.map_or("-".to_string(), |d| format!("{:.2}", d.as_secs_f64()));
+        let _ = writeln!(
+            out,
+            "  CPU s: server {}, bench {}",
+            cpu(self.server_cpu),
+            cpu(self.bench_cpu)
+        );
         if self.mode == "storm" {
             let _ = writeln!(
                 out,
@@ -192,6 +204,10 @@ impl Report {
             );
             field("phones_complete", self.boot_times.len().to_string());
         }
+        let cpu =
+            |value: Option<Duration>| value.map_or("null".to_string(), |d| json_number(d.as_secs_f64()));
+        field("server_cpu_s", cpu(self.server_cpu));
+        field("bench_cpu_s", cpu(self.bench_cpu));
         field("negotiated_blksize", json_map(&self.blksizes));
         field("negotiated_windowsize", json_map(&self.windowsizes));
         out.push('}');

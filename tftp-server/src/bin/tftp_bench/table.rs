@@ -25,6 +25,7 @@ struct Run {
     requested_windowsize: Option<u64>,
     negotiated_blksize: Vec<u64>,
     negotiated_windowsize: Vec<u64>,
+    server_cpu_s: Option<f64>,
 }
 
 impl Run {
@@ -68,6 +69,7 @@ impl Run {
             requested_windowsize: whole("requested_windowsize"),
             negotiated_blksize: keys("negotiated_blksize"),
             negotiated_windowsize: keys("negotiated_windowsize"),
+            server_cpu_s: number("server_cpu_s"),
         })
     }
 
@@ -77,6 +79,20 @@ impl Run {
             self.transfers_per_s
         } else {
             self.mib_per_s
+        }
+    }
+
+    /// Server CPU per unit of work: µs per transfer (storm) or ms per MiB (large file).
+    fn server_cost(&self) -> String {
+        let Some(cpu) = self.server_cpu_s else {
+            return "-".to_string();
+        };
+        if self.mode == "storm" && self.ok > 0 {
+            format!("{:.0}", cpu * 1e6 / self.ok as f64)
+        } else if self.bytes > 0 {
+            format!("{:.1}", cpu * 1e3 / (self.bytes as f64 / (1024.0 * 1024.0)))
+        } else {
+            "-".to_string()
         }
     }
 
@@ -145,8 +161,8 @@ pub fn render(jsonl: &str, ours: &str, reference: &str) -> Result<String, String
                 "\n**Boot storm** — {} phones booting at once, each fetching CTLSEP<MAC>.tlv, ITLSEP<MAC>.tlv, SEP<MAC>.cnf.xml\n",
                 first.phones.unwrap_or(0)
             );
-            let _ = writeln!(out, "| profile | server | transfers/s | × best peer | p50 ms | p99 ms | ok / planned | failures | negotiated |");
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|---|");
+            let _ = writeln!(out, "| profile | server | transfers/s | × best peer | p50 ms | p99 ms | server CPU µs/transfer | ok / planned | failures | negotiated |");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---|---|");
         } else {
             let size = first.bytes as f64 / first.ok.max(1) as f64 / (1024.0 * 1024.0);
             let _ = writeln!(
@@ -154,8 +170,8 @@ pub fn render(jsonl: &str, ours: &str, reference: &str) -> Result<String, String
                 "\n**Large file** — {} ({size:.0} MiB) downloaded one after another\n",
                 first.file.as_deref().unwrap_or("-")
             );
-            let _ = writeln!(out, "| profile | server | MiB/s | × best peer | × {reference} | ok / planned | failures | negotiated |");
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---|");
+            let _ = writeln!(out, "| profile | server | MiB/s | × best peer | × {reference} | server CPU ms/MiB | ok / planned | failures | negotiated |");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---|---|");
         }
         for profile in profiles {
             let rows: Vec<&Run> = runs
@@ -185,11 +201,12 @@ pub fn render(jsonl: &str, ours: &str, reference: &str) -> Result<String, String
                 if mode == "storm" {
                     let _ = writeln!(
                         out,
-                        "| {profile} | {name} | {:.0} | {} | {} | {} | {} / {} | {failures} | {} |",
+                        "| {profile} | {name} | {:.0} | {} | {} | {} | {} | {} / {} | {failures} | {} |",
                         run.transfers_per_s,
                         ratio(best_peer),
                         optional(run.p50),
                         optional(run.p99),
+                        run.server_cost(),
                         run.ok,
                         run.planned,
                         run.negotiated()
@@ -197,10 +214,11 @@ pub fn render(jsonl: &str, ours: &str, reference: &str) -> Result<String, String
                 } else {
                     let _ = writeln!(
                         out,
-                        "| {profile} | {name} | {:.1} | {} | {} | {} / {} | {failures} | {} |",
+                        "| {profile} | {name} | {:.1} | {} | {} | {} | {} / {} | {failures} | {} |",
                         run.mib_per_s,
                         ratio(best_peer),
                         ratio(reference_run),
+                        run.server_cost(),
                         run.ok,
                         run.planned,
                         run.negotiated()
@@ -286,7 +304,7 @@ mod tests {
 
     fn line(label: &str, mode: &str, profile: &str, figure: f64, failed: u64, windowsize: &str) -> String {
         format!(
-            r#"{{"mode":"{mode}","label":"{label}","profile":"{profile}","phones":10,"file":null,"transfers_planned":30,"transfers_ok":{},"transfers_failed":{failed},"failures":{{}},"transfers_per_s":{figure},"mib_per_s":{figure},"bytes":1000,"latency_p50_ms":1.0,"latency_p99_ms":2.0,"requested_blksize":1468,"requested_windowsize":16,"negotiated_blksize":{{"1468":30}},"negotiated_windowsize":{windowsize}}}"#,
+            r#"{{"mode":"{mode}","label":"{label}","profile":"{profile}","phones":10,"file":null,"transfers_planned":30,"transfers_ok":{},"transfers_failed":{failed},"failures":{{}},"transfers_per_s":{figure},"mib_per_s":{figure},"bytes":1000,"latency_p50_ms":1.0,"latency_p99_ms":2.0,"requested_blksize":1468,"requested_windowsize":16,"negotiated_blksize":{{"1468":30}},"negotiated_windowsize":{windowsize},"server_cpu_s":0.3}}"#,
             30 - failed
         )
     }
@@ -300,7 +318,11 @@ mod tests {
         ]
         .join("\n");
         let table = render(&input, "ours", "slow").unwrap();
-        assert!(table.contains("| window | **ours** | 900 | 3.00× |"), "{table}");
+        // 0.3 s of server CPU for 30 transfers: 10000 µs each.
+        assert!(
+            table.contains("| window | **ours** | 900 | 3.00× | 1.0 | 2.0 | 10000 | 30 / 30 |"),
+            "{table}"
+        );
         assert!(table.contains("| window | slow | 100 | 0.33× |"), "{table}");
         assert!(table.contains("windowsize not supported"), "{table}");
         assert!(

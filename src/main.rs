@@ -33,6 +33,8 @@ enum Command {
     AttachSignature(cmd::attach_signature::Args),
     /// Serve trust lists and files over TFTP (no arguments: the built-in samples on 127.0.0.1:6969).
     Serve(cmd::serve::Args),
+    /// Download a trust list like a CTI client: trust on first use, signed updates, failover.
+    Fetch(cmd::fetch::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cmd::diff::run(args),
         Command::AttachSignature(args) => cmd::attach_signature::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Fetch(args) => cmd::fetch::run(args),
     };
     match result {
         Ok(code) => code,

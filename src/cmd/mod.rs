@@ -4,6 +4,7 @@ pub mod attach_signature;
 pub mod build;
 pub mod diff;
 pub mod dump;
+pub mod fetch;
 pub mod lint;
 pub mod serve;
 pub mod verify;

@@ -102,9 +102,9 @@ fn describe_attempt(record: &AttemptRecord, file: &str) -> String {
     match &record.outcome {
         AttemptOutcome::TransferFailed(why) => format!("{who}: download of {file} failed: {why}"),
         AttemptOutcome::Downloaded { sha256, verdict } => match verdict {
-            Verdict::Rejected(reason) => format!(
-                "error: {who}: rejected {file} (sha256 {sha256}): {reason}; the stored trust list is kept"
-            ),
+            Verdict::Rejected(reason) => {
+                format!("error: {who}: rejected {file} (sha256 {sha256}): {reason}; the store is unchanged")
+            }
             Verdict::Unchanged => format!("{who}: {file} unchanged (sha256 {sha256})"),
             Verdict::FirstUse { .. } | Verdict::Update { .. } => {
                 format!("{who}: accepted {file} (sha256 {sha256})")
@@ -163,7 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if nothing_stored && matches!(pin, Pin::None) {
         eprintln!(
             "warning: no trust list in {}: the first {file} downloaded will be trusted without \
-             verification (trust on first use). Do this only in a secure environment, or pin it \
+             verification against an earlier list (trust on first use). Do this only in a secure environment, or pin it \
              with --expect-sha256 or --trust-anchor.",
             args.store.display()
         );

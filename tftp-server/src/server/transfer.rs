@@ -52,7 +52,8 @@ struct Record {
 
 impl Record {
     fn log(&self) {
-        let duration_ms = format!("{:.1}", self.started.elapsed().as_secs_f64() * 1000.0);
+        // Milliseconds to 0.1: a number in JSON, short in text.
+        let duration_ms = (self.started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         let dash = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_string());
         macro_rules! line {
             ($level:expr) => {
@@ -66,7 +67,7 @@ impl Record {
                     bytes = self.bytes,
                     blksize = self.blksize,
                     windowsize = self.windowsize,
-                    duration_ms = %duration_ms,
+                    duration_ms,
                     outcome = %self.outcome,
                     detail = %dash(&self.detail),
                     sha256 = %dash(&self.sha256),

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server_cpu_before = args.server_pid.and_then(|pid| cpu::cpu_time(&pid.to_string()));
+    let server_cpu_before = args.server_pid.and_then(cpu::cpu_time_with_children);
     let bench_cpu_before = cpu::cpu_time("self");
     let result = runtime.block_on(async {
         match args.mode {
@@ -61,12 +61,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let used =
-        |before: Option<std::time::Duration>, pid: &str| Some(cpu::cpu_time(pid)?.saturating_sub(before?));
     report.server_cpu = args
         .server_pid
-        .and_then(|pid| used(server_cpu_before, &pid.to_string()));
-    report.bench_cpu = used(bench_cpu_before, "self");
+        .and_then(|pid| Some(cpu::cpu_time_with_children(pid)?.saturating_sub(server_cpu_before?)));
+    report.bench_cpu = cpu::cpu_time("self").and_then(|now| Some(now.saturating_sub(bench_cpu_before?)));
+    report.finish();
     if args.json {
         println!("{}", report.to_json());
     } else {

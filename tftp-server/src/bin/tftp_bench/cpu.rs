@@ -14,10 +14,40 @@ pub fn cpu_time(pid: &str) -> Option<Duration> {
     parse_stat(&stat)
 }
 
+/// [`cpu_time`] of `pid` plus that of its current children, live or exited but not yet
+/// reaped: a forking server (tftpd-hpa) may reap a transfer's child long after it ended,
+/// and only then does its time show in the parent's counters.
+pub fn cpu_time_with_children(pid: u32) -> Option<Duration> {
+    let own = cpu_time(&pid.to_string())?;
+    let mut children = Duration::ZERO;
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(child) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+                continue;
+            };
+            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) {
+                if parent_of(&stat) == Some(pid) {
+                    children += parse_stat(&stat).unwrap_or_default();
+                }
+            }
+        }
+    }
+    Some(own + children)
+}
+
+/// Fields after the parenthesised command name (field 2, which may contain spaces).
+fn fields_after_name(stat: &str) -> Option<Vec<&str>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace().collect())
+}
+
+fn parent_of(stat: &str) -> Option<u32> {
+    // After the name: state(3) ppid(4).
+    fields_after_name(stat)?.get(1)?.parse().ok()
+}
+
 fn parse_stat(stat: &str) -> Option<Duration> {
-    // The command name (field 2) is in parentheses and may contain spaces.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let fields = fields_after_name(stat)?;
     // After the name: state(3) ... utime(14) stime(15) cutime(16) cstime(17).
     let ticks: u64 = fields
         .get(11..15)?
@@ -35,11 +65,13 @@ mod tests {
     fn sums_user_system_and_children_ticks() {
         let stat = "4242 (in.tftpd x) S 1 4242 4242 0 -1 4194560 120 0 0 0 250 50 7 3 20 0 1 0 100 0 0";
         assert_eq!(parse_stat(stat), Some(Duration::from_millis(3100)));
+        assert_eq!(parent_of(stat), Some(1));
         assert_eq!(parse_stat("garbage"), None);
     }
 
     #[test]
     fn own_process_is_readable() {
         assert!(cpu_time("self").is_some());
+        assert!(cpu_time_with_children(std::process::id()).is_some());
     }
 }

@@ -70,14 +70,14 @@ impl Report {
         per_second(self.bytes as f64 / (1024.0 * 1024.0), self.busy)
     }
 
-    fn sort(&mut self) {
+    /// Sorts the samples; call once before [`Report::to_text`] / [`Report::to_json`].
+    pub fn finish(&mut self) {
         self.latencies.sort_unstable();
         self.boot_times.sort_unstable();
     }
 
     /// Human-readable report.
-    pub fn to_text(&mut self) -> String {
-        self.sort();
+    pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -152,8 +152,7 @@ impl Report {
     }
 
     /// The report as one JSON object (one line).
-    pub fn to_json(&mut self) -> String {
-        self.sort();
+    pub fn to_json(&self) -> String {
         let mut out = String::from("{");
         let mut field = |name: &str, value: String| {
             if out.len() > 1 {

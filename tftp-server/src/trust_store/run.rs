@@ -270,12 +270,15 @@ mod tests {
         Err(FetchFailure("timed out".into()))
     }
 
+    /// What one scripted server answers, attempt by attempt.
+    type ScriptedAnswers<'a> = Vec<(&'a str, Vec<Result<Vec<u8>, FetchFailure>>)>;
+
     /// Runs the loop with a clock shared with the script (so calls see virtual time).
     fn run(
         store: &Store,
         names: &[&str],
         policy: RetryPolicy,
-        answers: Vec<(&str, Vec<Result<Vec<u8>, FetchFailure>>)>,
+        answers: ScriptedAnswers<'_>,
     ) -> (FetchReport, Vec<(String, u64)>, Vec<Duration>) {
         let shared = std::rc::Rc::new(std::cell::Cell::new(1000));
         // A virtual clock: sleeping only moves time forward.

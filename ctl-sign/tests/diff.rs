@@ -1,0 +1,103 @@
+//! `diff` on lists built field by field: every kind of change is reported, nothing else.
+use std::net::Ipv4Addr;
+
+use ctl_format::builder::{build_unsigned, HeaderFields, RecordFields};
+use ctl_format::{Digest, Role, TrustList};
+use ctl_sign::diff::{diff, Change};
+
+fn record(role: Role, subject: &str, serial: u8, certificate: &[u8]) -> RecordFields {
+    let mut fields = RecordFields::new(role);
+    fields.dns_name = Some(subject.split('.').next().unwrap().as_bytes().to_vec());
+    fields.subject = Some(format!("CN={subject}").into_bytes());
+    fields.issuer = Some(b"CN=ca".to_vec());
+    fields.serial = Some(vec![serial]);
+    fields.public_key = Some(vec![0x30, serial]);
+    fields.certificate = Some(certificate.to_vec());
+    fields
+}
+
+fn list(signer_serial: u8, timestamp: u32, records: &[RecordFields]) -> TrustList {
+    let header = HeaderFields {
+        version: (1, 2),
+        signer_version: None,
+        signer_name: b"CN=sast1".to_vec(),
+        signer_serial: vec![signer_serial],
+        ca_name: b"CN=ca".to_vec(),
+        digest: Digest::Sha1,
+        signature_algorithm: 0,
+        signature_len: 128,
+        filename: b"CTLFile.tlv".to_vec(),
+        timestamp,
+    };
+    TrustList::parse(build_unsigned(&header, records).unwrap().bytes()).unwrap()
+}
+
+#[test]
+fn identical_lists_have_no_changes() {
+    let records = [record(Role::Sast, "sast1", 1, b"cert-sast1")];
+    assert_eq!(diff(&list(1, 100, &records), &list(1, 100, &records)), vec![]);
+}
+
+#[test]
+fn every_kind_of_change_is_reported() {
+    let old = list(
+        1,
+        100,
+        &[
+            record(Role::Sast, "sast1", 1, b"cert-sast1"),
+            record(Role::CcmTftp, "cucm.example.com", 2, b"cert-cucm-2024"),
+            record(Role::Tftp, "tftp.example.com", 3, b"cert-tftp"),
+            record(Role::Capf, "capf", 4, b"cert-capf"),
+            record(Role::Ccm, "gone.example.com", 5, b"cert-gone"),
+        ],
+    );
+    let mut moved_tftp = record(Role::Tftp, "tftp.example.com", 3, b"cert-tftp");
+    moved_tftp.ip_address = Some(Ipv4Addr::new(192, 0, 2, 11));
+    let new = list(
+        2,
+        200,
+        &[
+            record(Role::Sast, "sast1", 1, b"cert-sast1"),
+            record(Role::CcmTftp, "cucm.example.com", 9, b"cert-cucm-2026"),
+            moved_tftp,
+            record(Role::Tvs, "capf", 4, b"cert-capf"),
+            record(Role::Sast, "sast2", 6, b"cert-sast2"),
+        ],
+    );
+    let changes = diff(&old, &new);
+    let text: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert!(
+        changes.iter().any(
+            |c| matches!(c, Change::Header { field: "timestamp", old, new } if old == "100" && new == "200")
+        ),
+        "{text:?}"
+    );
+    assert!(
+        changes.iter().any(|c| matches!(c, Change::SignerChanged { .. })),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("SIGNER CHANGED")), "{text:?}");
+    assert!(changes.iter().any(|c| matches!(c, Change::Renewed { old, new } if old.serial == "02" && new.serial == "09" && new.subject == "CN=cucm.example.com")), "{text:?}");
+    assert!(changes.iter().any(|c| matches!(c, Change::Changed { new, fields, .. } if new.subject == "CN=tftp.example.com" && fields == &vec!["ip_address"])), "{text:?}");
+    assert!(
+        changes.iter().any(
+            |c| matches!(c, Change::RoleChanged { old, new } if old.role == "CAPF" && new.role == "TVS")
+        ),
+        "{text:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::Removed { record } if record.subject == "CN=gone.example.com")),
+        "{text:?}"
+    );
+    assert!(
+        changes.iter().any(
+            |c| matches!(c, Change::Added { record } if record.subject == "CN=sast2" && record.role == "SAST")
+        ),
+        "{text:?}"
+    );
+    // The unchanged SAST record is not mentioned.
+    assert!(!text.iter().any(|t| t.contains("CN=sast1 ")), "{text:?}");
+    assert_eq!(changes.len(), 7, "{text:?}");
+}

@@ -20,6 +20,7 @@
 //!   aborts the rest with ERROR 0.
 //! * One log line per transfer (target `tftp::transfer`, see [`transfer`]).
 
+mod batch;
 pub mod transfer;
 
 use std::collections::{HashMap, HashSet};

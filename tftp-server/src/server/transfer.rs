@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 
+use super::batch::Batch;
 use super::{Shared, Slot};
 use crate::catalog::{Content, LookupError, Resolved};
 use crate::proto::{
@@ -229,16 +230,18 @@ async fn drive(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> ServerEvent {
     let mut send_buffer = Vec::new();
+    let mut batch = Batch::new();
     let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
     let mut outcome = None;
     let mut stopping = false;
     loop {
         while let Some(transmit) = session.poll_transmit(&mut send_buffer) {
-            if let Err(err) = socket.send_to(&send_buffer, transmit.destination).await {
-                // Lost like any datagram; the retransmission timer covers it.
-                tracing::debug!(error = %err, "send failed");
+            if !batch.try_push(transmit.destination, &send_buffer) {
+                batch.flush(socket).await;
+                batch.try_push(transmit.destination, &send_buffer);
             }
         }
+        batch.flush(socket).await;
         while let Some(event) = session.poll() {
             outcome.get_or_insert(event);
         }

@@ -37,7 +37,8 @@ pub(super) struct Batch {
 impl Batch {
     pub(super) fn new() -> Batch {
         Batch {
-            buffer: Vec::with_capacity(MAX_BATCH_BYTES),
+            // Grows to at most one window (≤ MAX_BATCH_BYTES) only for transfers that use one.
+            buffer: Vec::new(),
             destination: None,
             segment: 0,
             count: 0,

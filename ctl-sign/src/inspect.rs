@@ -8,6 +8,11 @@ use sha2::{Digest as _, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
+/// SHA-256 of `bytes` as lower-case hex: the content hash logs, stores and pins use.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// Decodes a DER certificate into what a dump shows; the error says why it does not decode.
 pub fn certificate_summary(der: &[u8]) -> Result<CertificateSummary, String> {
     let (rest, certificate) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;

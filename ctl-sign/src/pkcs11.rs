@@ -132,14 +132,10 @@ impl Pkcs11Uri {
             parts.push(format!("object {o:?}"));
         }
         if let Some(id) = &self.id {
-            parts.push(format!("id {}", hex_lower(id)));
+            parts.push(format!("id {}", ctl_format::dump::hex(id)));
         }
         format!("PKCS#11 {}", parts.join(", "))
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn percent_decode(raw: &str) -> Result<Vec<u8>, String> {

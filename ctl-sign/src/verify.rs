@@ -82,9 +82,7 @@ impl VerifyError {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub(crate) use ctl_format::dump::hex;
 
 /// The RSA key of a record (PUBLICKEY tag 7, PKCS#1 DER).
 pub fn record_rsa_key(list: &TrustList, index: usize) -> Result<PublicKey, String> {

@@ -3,17 +3,17 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
 use ctl_format::Role;
 use ctl_sign::{build_signed, BuildInput, CertificateRecord, HashAlgorithm, KeyFileSigner, SecretSource};
 
-pub const CTL: &str = env!("CARGO_BIN_EXE_ctl");
+#[path = "../serve_support/mod.rs"]
+mod serve_support;
+
+pub use serve_support::CTL;
 
 pub fn pki(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -58,57 +58,30 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A running `ctl serve --root DIR` on a loopback port chosen by the OS. Killed on drop.
 pub struct Serve {
-    child: Child,
+    // Declared before the root so the server stops before its directory goes.
+    server: serve_support::Serve,
     pub address: SocketAddr,
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
 }
 
 impl Serve {
-    /// Serves `files` (name, content) from a fresh directory on `listen` (e.g. 127.0.0.1:0).
+    /// Serves `files` (name, content) from a fresh directory on `listen` (e.g. 127.0.0.1:0);
+    /// `None` when the server cannot listen there (e.g. no IPv6).
     pub fn start_on(listen: &str, files: &[(&str, &[u8])]) -> Option<Serve> {
         let root = tempfile::tempdir().unwrap();
         for (name, bytes) in files {
             std::fs::write(root.path().join(name), bytes).unwrap();
         }
-        let mut child = Command::new(CTL)
-            .args(["serve", "--root"])
-            .arg(root.path())
-            .args(["--listen", listen])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ctl serve starts");
-        let (lines, received) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            match received.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    if let Some(address) = line.strip_prefix("listening on ") {
-                        let address = address.trim().parse().expect("address in banner");
-                        return Some(Serve {
-                            child,
-                            address,
-                            _root: root,
-                        });
-                    }
-                }
-                Err(_) => {
-                    // Exited (e.g. no IPv6) or silent for 30 s.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return None;
-                }
-            }
-        }
+        let root_arg = root.path().to_str().expect("temp dir path is UTF-8").to_owned();
+        let server =
+            serve_support::Serve::try_start(&["--root", &root_arg, "--listen", listen], root.path(), 1)
+                .ok()?;
+        let address = server.address();
+        Some(Serve {
+            server,
+            address,
+            root,
+        })
     }
 
     pub fn start(files: &[(&str, &[u8])]) -> Serve {
@@ -122,13 +95,6 @@ impl Serve {
 
     pub fn server(&self) -> String {
         self.address.to_string()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -34,6 +34,11 @@ impl Serve {
     /// Starts `ctl serve ARGS` in `cwd` and waits (at most 30 s) for `listeners`
     /// "listening on" lines.
     pub fn start(args: &[&str], cwd: &Path, listeners: usize) -> Serve {
+        Serve::try_start(args, cwd, listeners).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Serve::start`], but an exit or silence (e.g. no IPv6 on the host) is an error.
+    pub fn try_start(args: &[&str], cwd: &Path, listeners: usize) -> Result<Serve, String> {
         let mut child = Command::new(CTL)
             .arg("serve")
             .args(args)
@@ -75,14 +80,16 @@ impl Serve {
                     Some(address) => serve.addresses.push(address.parse().expect("address")),
                     None => serve.banner.push(line),
                 },
-                Err(_) => panic!(
-                    "ctl serve printed no address within 30 s; stdout so far {:?}; log {:#?}",
-                    serve.banner,
-                    serve.log_lines()
-                ),
+                Err(_) => {
+                    return Err(format!(
+                        "ctl serve printed no address within 30 s; stdout so far {:?}; log {:#?}",
+                        serve.banner,
+                        serve.log_lines()
+                    ))
+                }
             }
         }
-        serve
+        Ok(serve)
     }
 
     pub fn address(&self) -> SocketAddr {

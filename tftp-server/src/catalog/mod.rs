@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
 /// Settings of a [`Catalog`].
 #[derive(Debug, Clone)]
@@ -786,15 +785,7 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
     }
 }
 
-/// SHA-256 as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
-}
+pub use ctl_sign::inspect::sha256_hex;
 
 /// Opens `root/relative` only if its canonical path stays under the canonical `root`
 /// and is a regular file. Re-checked at every open, not only at scan time.

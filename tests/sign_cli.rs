@@ -246,6 +246,64 @@ fn offline_signing_with_openssl_then_attach_signature() {
     assert!(!refused.exists());
 }
 
+#[test]
+fn emit_unsigned_refused_for_an_existing_output_writes_neither_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let unsigned = dir.path().join("unsigned.tlv");
+    let tbs = dir.path().join("unsigned.tlv.tbs");
+    let u = unsigned.display().to_string();
+    let emit = |extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "--emit-unsigned",
+            &u,
+            "--timestamp",
+            TS,
+            "--lint-now",
+            TS,
+        ];
+        let (s1, s2, cm) = (pki("sast1.pem"), pki("sast2.pem"), pki("CallManager.pem"));
+        args.extend([
+            "--signing-cert",
+            &s1,
+            "--sast",
+            &s1,
+            "--sast",
+            &s2,
+            "--ccm-tftp",
+            &cm,
+        ]);
+        args.extend(extra);
+        ctl(&args)
+    };
+    // OUT exists: refused, OUT kept, and no OUT.tbs appears beside it.
+    std::fs::write(&unsigned, b"keep me").unwrap();
+    let out = emit(&[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&unsigned).unwrap(), b"keep me");
+    assert!(!tbs.exists(), "OUT.tbs written although OUT was refused");
+    // OUT.tbs exists: refused, OUT not written.
+    std::fs::remove_file(&unsigned).unwrap();
+    std::fs::write(&tbs, b"old tbs").unwrap();
+    let out = emit(&[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unsigned.tlv.tbs exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!unsigned.exists());
+    assert_eq!(std::fs::read(&tbs).unwrap(), b"old tbs");
+    // --force replaces both.
+    let out = emit(&["--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&tbs).unwrap(),
+        ctl_format::signed_bytes(&std::fs::read(&unsigned).unwrap()).unwrap()
+    );
+}
+
 /// Runs a failing build and checks the message and that no output appeared.
 fn assert_refused(args: &[&str], out_path: &Path, expected: &str) {
     let out = ctl(args);

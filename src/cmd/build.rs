@@ -229,8 +229,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(tbs) = tbs {
         let tbs_path = PathBuf::from(format!("{}.tbs", output.display()));
+        // Two files: refuse before writing either, so a refusal leaves nothing behind.
+        if !args.force {
+            if let Some(existing) = [&output, &tbs_path].into_iter().find(|p| p.exists()) {
+                bail!("{} exists; use --force to replace it", existing.display());
+            }
+        }
         write_atomic(&tbs_path, &tbs, args.force)?;
-        write_atomic(&output, &file, args.force)?;
+        if let Err(e) = write_atomic(&output, &file, args.force) {
+            let _ = std::fs::remove_file(&tbs_path);
+            return Err(e.into());
+        }
         let cert = args.signing_cert.as_ref().expect("checked").display();
         println!(
             "wrote unsigned {} and bytes to sign {}\nsign with e.g.: openssl dgst -{} -sign KEY -out SIG {}\nthen: ctl attach-signature {} --signature SIG -o FINAL   (signing certificate: {cert})",

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use ctl_format::builder::{build_unsigned, HeaderFields, RecordFields};
+use ctl_format::{Digest, TrustList};
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -277,4 +280,91 @@ fn diff_shows_signer_change_records_and_header_fields() {
         itl_file.to_str().unwrap(),
     ]));
     assert!(t.contains("header filename: CTLFile.tlv -> ITLFile.tlv"), "{t}");
+}
+
+/// The committed sample rebuilt with `change` applied to its header fields, keeping the
+/// original signature bytes (the checks below fail before the signature is looked at, or
+/// because it no longer matches).
+fn sample_with_header(dir: &Path, name: &str, change: impl FnOnce(&mut HeaderFields, &TrustList)) -> PathBuf {
+    let bytes = std::fs::read(repo().join("fixtures/tftproot/CTLFile.tlv")).unwrap();
+    let list = TrustList::parse(&bytes).unwrap();
+    let mut header = HeaderFields::from_header(&list.header).unwrap();
+    change(&mut header, &list);
+    let records: Vec<RecordFields> = list
+        .records
+        .iter()
+        .map(|r| RecordFields::from_record(r).unwrap())
+        .collect();
+    let file = build_unsigned(&header, &records)
+        .unwrap()
+        .with_signature(list.header.signature().unwrap())
+        .unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+#[test]
+fn verify_names_each_reason_for_refusing_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            sample_with_header(d, "unknown-signer.tlv", |h, _| h.signer_serial = vec![0x0b, 0xad]),
+            "unknown signer: no record has serial 0bad",
+        ),
+        (
+            // The header names the CallManager record (CCM+TFTP, record index 2).
+            sample_with_header(d, "ccm-signer.tlv", |h, list| {
+                let ccm = &list.records[2];
+                h.signer_name = ccm.subject().unwrap().to_vec();
+                h.signer_serial = ccm.serial().unwrap().to_vec();
+                h.ca_name = ccm.issuer().unwrap().to_vec();
+            }),
+            "signer is record 2, which has role CCM+TFTP, not SAST",
+        ),
+        (
+            sample_with_header(d, "digest-9.tlv", |h, _| h.digest = Digest::from(9)),
+            "unsupported digest algorithm code 9",
+        ),
+        (
+            sample_with_header(d, "algorithm-5.tlv", |h, _| h.signature_algorithm = 5),
+            "unsupported signature algorithm code 5",
+        ),
+        (
+            sample_with_header(d, "new-timestamp.tlv", |h, _| h.timestamp += 1),
+            "bad signature",
+        ),
+    ];
+    for (path, reason) in &cases {
+        let out = ctl(&["verify", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "{}: {}", path.display(), stdout(&out));
+        assert!(
+            stdout(&out).contains("FAILED:") && stdout(&out).contains(reason),
+            "expected {reason:?}: {}",
+            stdout(&out)
+        );
+        let json = ctl(&["verify", "--json", path.to_str().unwrap()]);
+        let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(value["verified"], false);
+        assert_eq!(value["malformed"], false);
+        assert!(value["reason"].as_str().unwrap().contains(reason));
+    }
+    // A device holding the sample refuses the unsupported-digest file too.
+    let sample = repo().join("fixtures/tftproot/CTLFile.tlv");
+    let out = trusted(&sample, &cases[2].0);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("rejected: candidate cannot be checked"),
+        "{}",
+        stdout(&out)
+    );
+    // Lint flags the header naming a non-SAST signer.
+    let out = ctl(&["lint", "--now", TS, cases[1].0.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stdout(&out).contains("L010 error signer-not-sast"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -202,6 +202,40 @@ async fn busybox_tftp() {
     small_files_and_aliases(Client::Busybox).await;
 }
 
+/// tftp-hpa's `tftp` in netascii mode decodes what the server encoded: the file arrives
+/// as it is on disk, though it crossed the wire as CR LF / CR NUL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tftp_hpa_netascii_round_trips_line_ends() {
+    if !tool_available("tftp") {
+        return;
+    }
+    // Over one block, so the conversion crosses a block boundary too.
+    let mut content = Vec::new();
+    for line in 0..200 {
+        content.extend_from_slice(format!("<line n=\"{line}\"/>\n").as_bytes());
+        if line % 7 == 0 {
+            // Unconverted, CR LF would arrive as LF and this comparison would fail.
+            content.extend_from_slice(b"bare\rcr\r\n");
+        }
+    }
+    let dir = root_with(&[("SEP001E4A93748B.cnf.xml", &content)]);
+    let server = start(dir.path());
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("download");
+    let mut command = Command::new("tftp");
+    command
+        .args(["-m", "netascii"])
+        .arg(server.address.ip().to_string())
+        .arg(server.address.port().to_string())
+        .args(["-c", "get", "SEP001E4A93748B.cnf.xml"])
+        .arg(&out);
+    let output = run_tool(command, Duration::from_secs(60)).await;
+    let said = String::from_utf8_lossy(&[&output.stdout[..], &output.stderr[..]].concat()).to_lowercase();
+    assert!(output.status.success() && !said.contains("error"), "{said}");
+    assert_eq!(std::fs::read(&out).unwrap(), content);
+    server.stop().await;
+}
+
 /// 40 MB at 512-byte blocks: block numbers roll over past 65535; compared byte for byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_megabytes_at_blksize_512_roll_over() {

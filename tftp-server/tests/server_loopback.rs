@@ -71,9 +71,12 @@ async fn unknown_name_gets_error_1_at_once() {
     let dir = root_with(&[("CTLFile.tlv", b"x")]);
     let server = start(dir.path());
     // Well below the 1 s first retransmission: the answer is immediate, not a timeout.
+    let asked = std::time::Instant::now();
     let (_socket, reply) = raw_request(server.address, &rrq("SEP001E4A93748B.cnf.xml", &[])).await;
+    let waited = asked.elapsed();
     let (packet, _) = reply.expect("no reply");
     assert_eq!(as_error(&packet).map(|e| e.0), Some(1), "{packet:?}");
+    assert!(waited < Duration::from_millis(500), "ERROR 1 took {waited:?}");
     let error = fetch(server.address, "nothing.bin", ClientOptions::default())
         .await
         .unwrap_err();
@@ -202,6 +205,58 @@ async fn hostile_datagrams_do_not_disturb_the_server() {
             .unwrap(),
         content
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stranger_tid_gets_error_5_and_the_transfer_completes() {
+    // 3000 bytes: blocks 1..=6, acknowledged by hand.
+    let content = pattern(3000, 9);
+    let dir = root_with(&[("fw.bin", &content)]);
+    let server = start(dir.path());
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.send_to(&rrq("fw.bin", &[]), server.address).await.unwrap();
+    let (first, tid) = recv_within(&client, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(&first[..4], &[0, 3, 0, 1]);
+    let mut received = first[4..].to_vec();
+    // Another port writes into the transfer: it is told ERROR 5, the client is not.
+    let stranger = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    stranger.send_to(&ack(1), tid).await.unwrap();
+    let (reply, from) = recv_within(&stranger, Duration::from_secs(5))
+        .await
+        .expect("no answer to the stranger");
+    assert_eq!(from, tid);
+    assert_eq!(as_error(&reply).map(|e| e.0), Some(5), "{reply:?}");
+    // The stranger's ACK 1 did not advance the transfer: nothing reached the client.
+    assert!(recv_within(&client, Duration::from_millis(200)).await.is_none());
+    let mut block = 1u16;
+    loop {
+        client.send_to(&ack(block), tid).await.unwrap();
+        if block == 6 {
+            break;
+        }
+        let (packet, from) = recv_within(&client, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(from, tid);
+        block = u16::from_be_bytes([packet[2], packet[3]]);
+        received.extend_from_slice(&packet[4..]);
+    }
+    assert_eq!(received, content);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netascii_request_is_converted_on_the_wire() {
+    let dir = root_with(&[("SEP001E4A93748B.cnf.xml", b"<a>\n<b/>\r\n</a>\r")]);
+    let server = start(dir.path());
+    let mut request = rrq("SEP001E4A93748B.cnf.xml", &[]);
+    let mode = request.len() - b"octet\0".len();
+    request.truncate(mode);
+    request.extend_from_slice(b"NetAscii\0");
+    let (socket, reply) = raw_request(server.address, &request).await;
+    let (packet, tid) = reply.expect("no reply");
+    // LF becomes CR LF, CR becomes CR NUL (RFC 764); one short block.
+    assert_eq!(packet, b"\x00\x03\x00\x01<a>\r\n<b/>\r\0\r\n</a>\r\0");
+    socket.send_to(&ack(1), tid).await.unwrap();
     server.stop().await;
 }
 

@@ -321,6 +321,28 @@ fn ipv6_loopback_server() {
 }
 
 #[test]
+fn host_name_server_is_resolved() {
+    let v1 = signed(&[1, 2], 1, 1);
+    let serve = Serve::ctl(&v1);
+    let store = tempfile::tempdir().unwrap();
+    // localhost may resolve to ::1 first, where nothing listens: the next address is tried.
+    let server = format!("localhost:{}", serve.address.port());
+    let out = fetch(store.path(), std::slice::from_ref(&server), &[]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(store.path().join("CTLFile.tlv")).unwrap(), v1);
+    assert_eq!(show_json(store.path())["state"]["server"], server);
+    // A name that does not resolve is a failed attempt named in the error, not a crash.
+    let nowhere = tempfile::tempdir().unwrap();
+    let out = fetch(nowhere.path(), &["no-such-host.invalid".to_owned()], &[]);
+    assert_eq!(code(&out), 12, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot resolve no-such-host.invalid"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn concurrent_runs_on_one_store_do_not_corrupt_it() {
     let v1 = signed(&[1, 2], 1, 1);
     let serve = Serve::ctl(&v1);

@@ -224,6 +224,10 @@ fn without_tsize_for_empty_file(request: &Request, empty: bool) -> std::borrow::
 const SHUTDOWN_MESSAGE: &str = "server shutting down";
 
 /// Runs the session until it is finished; returns its one terminal event.
+///
+/// The retransmission timer and the shutdown signal live for the whole transfer: in
+/// lockstep every block is one loop turn, and re-registering both each turn was measurable
+/// work per block.
 async fn drive(
     socket: &UdpSocket,
     session: &mut ServerSession,
@@ -234,6 +238,11 @@ async fn drive(
     let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
     let mut outcome = None;
     let mut stopping = false;
+    let stop_requested = stop.wait_for(|stop| *stop);
+    tokio::pin!(stop_requested);
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    let mut armed_for = None;
     loop {
         while let Some(transmit) = session.poll_transmit(&mut send_buffer) {
             if !batch.try_push(transmit.destination, &send_buffer) {
@@ -253,17 +262,22 @@ async fn drive(
         let deadline = session
             .poll_timeout()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(60));
+        if armed_for != Some(deadline) {
+            timer.as_mut().reset(tokio::time::Instant::from_std(deadline));
+            armed_for = Some(deadline);
+        }
         tokio::select! {
-            changed = stop.wait_for(|stop| *stop), if !stopping => {
+            _ = &mut stop_requested, if !stopping => {
                 stopping = true;
-                let _ = changed;
                 session.abort(ErrorCode::NOT_DEFINED, SHUTDOWN_MESSAGE);
             }
             received = socket.recv_from(&mut receive_buffer) => match received {
                 Ok((len, from)) => session.handle_datagram(Instant::now(), from, &receive_buffer[..len]),
                 Err(err) => tracing::debug!(error = %err, "receive failed"),
             },
-            () = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
+            () = &mut timer => {
+                // A fired timer stays fired: re-arm it on the next turn whatever the deadline.
+                armed_for = None;
                 if session.poll_timeout().is_none() && outcome.is_none() {
                     session.abort(ErrorCode::NOT_DEFINED, "internal error: transfer stalled");
                 } else {

@@ -1,0 +1,82 @@
+//! The server's retransmission timer on real sockets: a silent client gets the same block
+//! again after each wait, then nothing once the budget is spent; an ACK re-arms the timer
+//! for the next block.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod server_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use server_support::*;
+use tftp_server::proto::RetransmitPolicy;
+use tokio::net::UdpSocket;
+
+fn quick_policy() -> RetransmitPolicy {
+    RetransmitPolicy {
+        initial: Duration::from_millis(100),
+        max_interval: Duration::from_millis(200),
+        max_retransmissions: 3,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_client_gets_the_block_again_then_the_server_gives_up() {
+    let dir = root_with(&[("fw.bin", &pattern(3000, 7))]);
+    let mut options = loopback_options();
+    options.session.retransmit = quick_policy();
+    let server = start_with(open_catalog(dir.path(), Arc::new(AcceptAll)), options);
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.send_to(&rrq("fw.bin", &[]), server.address).await.unwrap();
+
+    let started = Instant::now();
+    let mut arrivals = Vec::new();
+    while let Some((packet, _)) = recv_within(&client, Duration::from_secs(2)).await {
+        assert_eq!(
+            &packet[..4],
+            &[0, 3, 0, 1],
+            "only block 1 may come while nothing is acknowledged"
+        );
+        arrivals.push(started.elapsed());
+    }
+    // The first send plus exactly three retransmissions, then silence.
+    assert_eq!(arrivals.len(), 4, "arrivals: {arrivals:?}");
+    // Waits of 100, 200 and 200 ms (doubling, capped): each gap at least the wait.
+    let gaps: Vec<Duration> = arrivals.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    for (gap, wait) in gaps.iter().zip([100u64, 200, 200]) {
+        assert!(*gap >= Duration::from_millis(wait - 10), "gaps {gaps:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_rearms_the_timer_for_the_next_block() {
+    let dir = root_with(&[("fw.bin", &pattern(1000, 8))]);
+    let mut options = loopback_options();
+    options.session.retransmit = quick_policy();
+    let server = start_with(open_catalog(dir.path(), Arc::new(AcceptAll)), options);
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.send_to(&rrq("fw.bin", &[]), server.address).await.unwrap();
+
+    let (first, transfer) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(&first[..4], &[0, 3, 0, 1]);
+    // Wait for one retransmission of block 1, then acknowledge it.
+    let (again, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(&again[..4], &[0, 3, 0, 1]);
+    client.send_to(&ack(1), transfer).await.unwrap();
+    let acked = Instant::now();
+    // Block 2 (the last, 488 bytes) now, and its own retransmissions a full wait later.
+    let (second, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(&second[..4], &[0, 3, 0, 2]);
+    assert_eq!(second.len(), 4 + 488);
+    let (retransmitted, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(&retransmitted[..4], &[0, 3, 0, 2]);
+    assert!(
+        acked.elapsed() >= Duration::from_millis(90),
+        "block 2 retransmitted too early"
+    );
+    client.send_to(&ack(2), transfer).await.unwrap();
+    // Acknowledged: nothing more comes.
+    assert!(recv_within(&client, Duration::from_millis(400)).await.is_none());
+    server.stop().await;
+}

@@ -219,3 +219,41 @@ fn curl_output_pipes_into_ctl_dump() {
     assert!(text.contains("SAST-ctl-fixture-1"), "{text}");
     serve.terminate();
 }
+
+/// Sends a write request and waits for the server's ERROR 2 (so it has been handled).
+fn refused_write(server: std::net::SocketAddr) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    socket
+        .send_to(b"\x00\x02CTLFile.tlv\x00octet\x00", server)
+        .unwrap();
+    let mut reply = [0u8; 600];
+    let (len, _) = socket.recv_from(&mut reply).expect("an answer to the WRQ");
+    assert_eq!(&reply[..4], b"\x00\x05\x00\x02", "{:?}", &reply[..len]);
+}
+
+#[test]
+fn verbose_flag_adds_debug_lines() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    // Default level (info): the refused request is answered but not logged.
+    let quiet = Serve::start(&["--listen", "127.0.0.1:0"], elsewhere.path(), 1);
+    refused_write(quiet.address());
+    fetch(quiet.address(), "CTLFile.tlv").unwrap();
+    quiet
+        .wait_for_log(Duration::from_secs(10), |l| l.contains("requested=CTLFile.tlv"))
+        .unwrap_or_else(|| panic!("no transfer line: {:#?}", quiet.log_lines()));
+    assert!(
+        !quiet.log_lines().iter().any(|l| l.contains("request refused")),
+        "{:#?}",
+        quiet.log_lines()
+    );
+    quiet.terminate();
+    // -v: debug lines, e.g. the refused write request with its error code.
+    let verbose = Serve::start(&["--listen", "127.0.0.1:0", "-v"], elsewhere.path(), 1);
+    refused_write(verbose.address());
+    let line = verbose
+        .wait_for_log(Duration::from_secs(10), |l| l.contains("request refused"))
+        .unwrap_or_else(|| panic!("no debug line: {:#?}", verbose.log_lines()));
+    assert!(line.contains("DEBUG") && line.contains("code=2"), "{line}");
+    verbose.terminate();
+}

@@ -233,7 +233,7 @@ fn refused_write(server: std::net::SocketAddr) {
 }
 
 #[test]
-fn verbose_flag_adds_debug_lines() {
+fn verbose_flag_adds_debug_lines_and_sigint_stops_gracefully() {
     let elsewhere = tempfile::tempdir().unwrap();
     // Default level (info): the refused request is answered but not logged.
     let quiet = Serve::start(&["--listen", "127.0.0.1:0"], elsewhere.path(), 1);
@@ -247,7 +247,17 @@ fn verbose_flag_adds_debug_lines() {
         "{:#?}",
         quiet.log_lines()
     );
-    quiet.terminate();
+    // Ctrl-C (SIGINT) stops it as gracefully as SIGTERM.
+    let log = quiet.log_handle();
+    let status = quiet.signal("INT");
+    assert!(status.success(), "{status:?}");
+    let stopped = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        let lines = log.lock().unwrap();
+        lines.iter().any(|l| l.contains("SIGINT received"))
+            && lines.iter().any(|l| l.contains("server stopped"))
+    });
+    assert!(stopped, "{:#?}", log.lock().unwrap());
     // -v: debug lines, e.g. the refused write request with its error code.
     let verbose = Serve::start(&["--listen", "127.0.0.1:0", "-v"], elsewhere.path(), 1);
     refused_write(verbose.address());

@@ -120,10 +120,15 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits (at most 20 s) for the exit.
-    pub fn terminate(mut self) -> ExitStatus {
+    pub fn terminate(self) -> ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Sends signal `name` (`TERM`, `INT`) and waits (at most 20 s) for the exit.
+    pub fn signal(mut self, name: &str) -> ExitStatus {
         let mut child = self.child.take().unwrap();
         let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([&format!("-{name}"), &child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
@@ -134,7 +139,7 @@ impl Serve {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("ctl serve did not exit within 20 s of SIGTERM");
+                panic!("ctl serve did not exit within 20 s of SIG{name}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }

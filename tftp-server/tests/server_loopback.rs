@@ -218,6 +218,9 @@ async fn stranger_tid_gets_error_5_and_the_transfer_completes() {
     client.send_to(&rrq("fw.bin", &[]), server.address).await.unwrap();
     let (first, tid) = recv_within(&client, Duration::from_secs(5)).await.unwrap();
     assert_eq!(&first[..4], &[0, 3, 0, 1]);
+    // The transfer has its own socket (transfer ID), not the listening port.
+    assert_eq!(tid.ip(), server.address.ip());
+    assert_ne!(tid.port(), server.address.port());
     let mut received = first[4..].to_vec();
     // Another port writes into the transfer: it is told ERROR 5, the client is not.
     let stranger = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -304,6 +304,89 @@ fn emit_unsigned_refused_for_an_existing_output_writes_neither_file() {
     );
 }
 
+#[test]
+fn every_role_flag_groups_records_and_per_device_output_keeps_the_canonical_filename() {
+    use ctl_format::Role;
+    use std::net::Ipv4Addr;
+    let dir = tempfile::tempdir().unwrap();
+    for (itl, output, canonical) in [
+        (false, "CTLSEP001E4A93748B.tlv", "CTLFile.tlv"),
+        (true, "ITLSEP001E4A93748B.tlv", "ITLFile.tlv"),
+    ] {
+        let path = dir.path().join(output);
+        let p = path.display().to_string();
+        let (tvs, app, ccm, tftp, capf, s1, s2) = (
+            pki("tvs.pem"),
+            pki("tftp1.pem,dns=apps"),
+            pki("CallManager.pem,dns=cm1,ip=192.0.2.1"),
+            pki("tftp1.pem"),
+            pki("CAPF.0"),
+            pki("sast1.pem"),
+            pki("sast2.pem"),
+        );
+        // Flags given in a scrambled order; the file groups them by role, SAST first.
+        let mut args = vec!["build", "-o", &p, "--timestamp", TS, "--lint-now", TS];
+        args.extend(["--tvs", &tvs, "--app-server", &app, "--sast", &s1, "--ccm", &ccm]);
+        args.extend(["--tftp", &tftp, "--capf", &capf, "--sast", &s2]);
+        let key = pki("keys/sast2.key");
+        args.extend(["--signer", &key]);
+        if itl {
+            args.push("--itl");
+        }
+        let out = ctl(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let bytes = std::fs::read(&path).unwrap();
+        let list = ctl_format::TrustList::parse(&bytes).unwrap();
+        assert_eq!(list.header.filename().unwrap(), canonical.as_bytes(), "{output}");
+        assert_eq!(
+            list.header.signer_version().unwrap(),
+            None,
+            "tag 28 only when asked"
+        );
+        let roles: Vec<Role> = list.records.iter().map(|r| r.role().unwrap()).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Sast,
+                Role::Sast,
+                Role::Ccm,
+                Role::Tftp,
+                Role::Capf,
+                Role::AppServer,
+                Role::Tvs
+            ]
+        );
+        assert_eq!(list.signer_index(), Some(1), "sast2 signed");
+        let dns: Vec<&[u8]> = list.records.iter().map(|r| r.dns_name().unwrap()).collect();
+        let expected: [&[u8]; 7] = [
+            b"SAST-ctl-fixture-1",
+            b"SAST-ctl-fixture-2",
+            b"cm1",
+            b"tftp1",
+            b"CAPF-5e1f0a27",
+            b"apps",
+            b"tvs-cucm-pub",
+        ];
+        assert_eq!(dns, expected);
+        let ips: Vec<Option<Ipv4Addr>> = list.records.iter().map(|r| r.ip_address().unwrap()).collect();
+        assert_eq!(ips[2], Some(Ipv4Addr::new(192, 0, 2, 1)));
+        assert!(
+            ips.iter().enumerate().all(|(i, ip)| i == 2 || ip.is_none()),
+            "{ips:?}"
+        );
+        // tftp1's DER order is CN, O, C; TVS's is C, ST, L, O, OU, CN: both CUCM order.
+        assert_eq!(
+            list.records[3].subject().unwrap(),
+            b"CN=tftp1.example.com;O=ctl fixtures;C=US"
+        );
+        assert_eq!(
+            list.records[6].subject().unwrap(),
+            b"CN=tvs-cucm-pub.example.com;OU=VTG;O=ctl fixtures;L=San Jose;ST=CA;C=US"
+        );
+        assert!(ctl(&["verify", &p]).status.success());
+    }
+}
+
 /// Runs a failing build and checks the message and that no output appeared.
 fn assert_refused(args: &[&str], out_path: &Path, expected: &str) {
     let out = ctl(args);

@@ -49,7 +49,7 @@ fn init_token() -> tempfile::TempDir {
     // The library reads SOFTHSM2_CONF when the module initialises; every test in this
     // binary sets it under TOKEN_LOCK before opening the token.
     std::env::set_var("SOFTHSM2_CONF", &conf);
-    run(Command::new("softhsm2-util").env("SOFTHSM2_CONF", &conf).args([
+    let init = run(Command::new("softhsm2-util").env("SOFTHSM2_CONF", &conf).args([
         "--init-token",
         "--free",
         "--label",
@@ -66,7 +66,17 @@ fn init_token() -> tempfile::TempDir {
         .args([
             "--token", "ctl", "--label", "sast2", "--id", "02", "--pin", "1234",
         ]));
+    std::fs::write(dir.path().join("init.out"), init).unwrap();
     dir
+}
+
+/// The slot SoftHSM reassigned the token to ("... is reassigned to slot N").
+fn token_slot(dir: &tempfile::TempDir) -> u64 {
+    let text = std::fs::read_to_string(dir.path().join("init.out")).unwrap();
+    text.rsplit("slot ")
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no slot number in softhsm2-util output: {text:?}"))
 }
 
 fn uri(module: &Path, rest: &str) -> Pkcs11Uri {
@@ -167,4 +177,37 @@ fn wrong_pin_absent_token_absent_key_absent_module_are_clear_errors() {
     let no_module = Pkcs11Uri::parse("pkcs11:token=ctl;object=sast2").unwrap();
     let err = Pkcs11Signer::open(&no_module, &pin("1234")).unwrap_err();
     assert!(err.to_string().contains("module-path"), "{err}");
+}
+
+#[test]
+fn token_chosen_by_slot_id_and_key_by_id() {
+    let Some(module) = module() else { return };
+    let _guard = TOKEN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = init_token();
+    let slot = token_slot(&dir);
+    let token = Pkcs11Signer::open(&uri(&module, &format!("slot-id={slot};id=%02")), &pin("1234")).unwrap();
+    let file_signer = KeyFileSigner::open(&pki().join("keys/sast2.key"), &SecretSource::None).unwrap();
+    assert_eq!(
+        token.sign(HashAlgorithm::Sha1, b"m").unwrap(),
+        file_signer.sign(HashAlgorithm::Sha1, b"m").unwrap()
+    );
+    assert!(
+        token.describe().contains(&format!("slot {slot}")),
+        "{}",
+        token.describe()
+    );
+    // Another slot number finds no token and says which tokens exist.
+    let err = Pkcs11Signer::open(
+        &uri(&module, &format!("slot-id={};object=sast2", slot.wrapping_add(1))),
+        &pin("1234"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no token matches"), "{err}");
+    // Slot and label must both match.
+    let err = Pkcs11Signer::open(
+        &uri(&module, &format!("slot-id={slot};token=other;object=sast2")),
+        &pin("1234"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no token matches"), "{err}");
 }

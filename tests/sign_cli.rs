@@ -387,6 +387,66 @@ fn every_role_flag_groups_records_and_per_device_output_keeps_the_canonical_file
     }
 }
 
+#[test]
+fn pkcs12_bundle_with_passphrase_from_env_signs_like_the_key_file() {
+    if !have_tool("openssl", "openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p12 = dir.path().join("itlrecovery.p12");
+    let made = Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &pki("keys/sast2.key"),
+            "-in",
+            &pki("sast2.pem"),
+        ])
+        .args(["-passout", "pass:s3cret", "-out"])
+        .arg(&p12)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let from_p12 = dir.path().join("p12.tlv");
+    let run = |pass: &str, out: &Path| {
+        let o = out.display().to_string();
+        Command::new(env!("CARGO_BIN_EXE_ctl"))
+            .args(["build", "-o", &o, "--timestamp", TS, "--lint-now", TS])
+            .args(["--sast", &pki("sast1.pem"), "--sast", &pki("sast2.pem")])
+            .args(["--ccm-tftp", &pki("CallManager.pem"), "--capf", &pki("CAPF.0")])
+            .args([
+                "--signer",
+                p12.to_str().unwrap(),
+                "--passphrase-env",
+                "CTL_TEST_P12_PASS",
+            ])
+            .env("CTL_TEST_P12_PASS", pass)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap()
+    };
+    let out = run("s3cret", &from_p12);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let from_key = dir.path().join("key.tlv");
+    assert!(build(&from_key, &pki("keys/sast2.key"), &[]).status.success());
+    assert_eq!(
+        std::fs::read(&from_p12).unwrap(),
+        std::fs::read(&from_key).unwrap()
+    );
+
+    let refused = dir.path().join("refused.tlv");
+    let out = run("not it", &refused);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("wrong passphrase"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("not it"),
+        "passphrase leaked: {}",
+        stderr(&out)
+    );
+    assert!(!refused.exists());
+}
+
 /// Runs a failing build and checks the message and that no output appeared.
 fn assert_refused(args: &[&str], out_path: &Path, expected: &str) {
     let out = ctl(args);
@@ -647,5 +707,26 @@ fn pkcs11_token_build_equals_key_file_build_and_wrong_pin_fails() {
     assert!(!wrong.status.success());
     assert!(stderr(&wrong).contains("wrong PIN"), "{}", stderr(&wrong));
     assert!(!stderr(&wrong).contains("0000"));
+    assert!(!bad.exists());
+
+    // A token label that is not present: clear error, nothing written.
+    let absent = Command::new(env!("CARGO_BIN_EXE_ctl"))
+        .args(["build", "-o", &b, "--timestamp", TS, "--lint-now", TS])
+        .args(["--sast", &pki("sast1.pem"), "--sast", &pki("sast2.pem")])
+        .args(["--ccm-tftp", &pki("CallManager.pem"), "--pin-env", "CTL_TEST_PIN"])
+        .arg("--signer")
+        .arg(format!(
+            "pkcs11:token=elsewhere;object=sast1?module-path={module}"
+        ))
+        .env("SOFTHSM2_CONF", &conf)
+        .env("CTL_TEST_PIN", "1234")
+        .output()
+        .unwrap();
+    assert!(!absent.status.success());
+    assert!(
+        stderr(&absent).contains("no token matches"),
+        "{}",
+        stderr(&absent)
+    );
     assert!(!bad.exists());
 }

@@ -52,8 +52,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("ctl: {err:#}");
+            eprintln!("ctl: {}", error_line(&err));
             ExitCode::from(cmd::EXIT_FAILURE)
         }
     }
+}
+
+/// The error and its causes on one line, `: `-separated. Library errors often name their
+/// cause in their own message too (`cannot read X: No such file…`); a cause whose text is
+/// already on the line is not repeated.
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

@@ -447,6 +447,39 @@ fn pkcs12_bundle_with_passphrase_from_env_signs_like_the_key_file() {
     assert!(!refused.exists());
 }
 
+#[test]
+fn io_errors_name_the_file_and_the_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // Output directory missing.
+        build(
+            &dir.path().join("no-such-dir/CTLFile.tlv"),
+            &pki("keys/sast1.key"),
+            &[],
+        ),
+        // Certificate file missing.
+        ctl(&[
+            "build",
+            "-o",
+            dir.path().join("x.tlv").to_str().unwrap(),
+            "--sast",
+            &pki("absent.pem"),
+        ]),
+        // Key file missing.
+        build(&dir.path().join("y.tlv"), &pki("keys/absent.key"), &[]),
+    ];
+    for (out, name) in cases
+        .iter()
+        .zip(["no-such-dir/CTLFile.tlv", "absent.pem", "absent.key"])
+    {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(name), "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("ctl: ")).count(), 1, "{err}");
+    }
+}
+
 /// Runs a failing build and checks the message and that no output appeared.
 fn assert_refused(args: &[&str], out_path: &Path, expected: &str) {
     let out = ctl(args);
@@ -563,7 +596,10 @@ fn bad_inputs_give_clear_errors_and_leave_no_output() {
     run(v, "--allow-sha256");
     // Lint errors (3 SAST records) refuse the build unless allowed.
     let three = vec![pki("sast1.pem"), pki("sast2.pem"), pki("sast3.pem")];
-    run(base(&pki("keys/sast1.key"), &three), "too-many-sast");
+    run(
+        base(&pki("keys/sast1.key"), &three),
+        "lint L001 error too-many-sast",
+    );
     let mut v = base(&pki("keys/sast1.key"), &three);
     v.push("--allow-lint-errors".into());
     let refs: Vec<&str> = v.iter().map(String::as_str).collect();

@@ -219,7 +219,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| i64::from(timestamp(None).unwrap_or(0)));
     let findings = lint(&list, file.len(), LintOptions { now, expiry_days: 30 });
     for f in &findings {
-        eprintln!("lint {} {:?} {}: {}", f.code, f.severity, f.name, f.message);
+        eprintln!("lint {} {} {}: {}", f.code, f.severity, f.name, f.message);
     }
     if has_errors(&findings) && !args.allow_lint_errors {
         bail!(

@@ -52,12 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{}: no findings", args.file.display());
     } else {
         for f in &findings {
-            let severity = match f.severity {
-                ctl_sign::lint::Severity::Error => "error",
-                ctl_sign::lint::Severity::Warning => "warning",
-                ctl_sign::lint::Severity::Info => "info",
-            };
-            println!("{} {severity} {}: {}", f.code, f.name, f.message);
+            println!("{} {} {}: {}", f.code, f.severity, f.name, f.message);
         }
     }
     Ok(if has_errors(&findings) {

@@ -271,6 +271,17 @@ fn diff_shows_signer_change_records_and_header_fields() {
     );
     let same = ctl(&["diff", a.to_str().unwrap(), a.to_str().unwrap()]);
     assert_eq!(stdout(&same).trim(), "no differences");
+    assert!(same.status.success());
+    // A file that does not parse: exit 1, one line naming it.
+    let junk = d.join("junk.tlv");
+    std::fs::write(&junk, b"\x01\x00\x02\x01").unwrap();
+    let broken = ctl(&["diff", a.to_str().unwrap(), junk.to_str().unwrap()]);
+    assert_eq!(broken.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        err.contains("junk.tlv is malformed") && err.contains("offset"),
+        "{err}"
+    );
     // Header change: CTL vs ITL samples.
     let ctl_file = repo().join("fixtures/tftproot/CTLFile.tlv");
     let itl_file = repo().join("fixtures/tftproot/ITLFile.tlv");

@@ -1,6 +1,7 @@
 //! The server's retransmission timer on real sockets: a silent client gets the same block
 //! again after each wait, then nothing once the budget is spent; an ACK re-arms the timer
-//! for the next block.
+//! for the next block; a shutdown reaches a stalled client. Small files run on the async
+//! runtime, large lockstep files on a thread of their own: both are checked.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod server_support;
@@ -20,9 +21,21 @@ fn quick_policy() -> RetransmitPolicy {
     }
 }
 
+/// Large enough for a lockstep transfer to get a dedicated thread.
+const LARGE: usize = 2 * 1024 * 1024;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_client_gets_the_block_again_then_the_server_gives_up() {
-    let dir = root_with(&[("fw.bin", &pattern(3000, 7))]);
+    silent_client(3000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_client_of_a_large_file_gets_the_block_again_then_the_server_gives_up() {
+    silent_client(LARGE).await;
+}
+
+async fn silent_client(size: usize) {
+    let dir = root_with(&[("fw.bin", &pattern(size, 7))]);
     let mut options = loopback_options();
     options.session.retransmit = quick_policy();
     let server = start_with(open_catalog(dir.path(), Arc::new(AcceptAll)), options);
@@ -51,7 +64,16 @@ async fn silent_client_gets_the_block_again_then_the_server_gives_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ack_rearms_the_timer_for_the_next_block() {
-    let dir = root_with(&[("fw.bin", &pattern(1000, 8))]);
+    ack_rearms(1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_rearms_the_timer_for_the_next_block_of_a_large_file() {
+    ack_rearms(LARGE).await;
+}
+
+async fn ack_rearms(size: usize) {
+    let dir = root_with(&[("fw.bin", &pattern(size, 8))]);
     let mut options = loopback_options();
     options.session.retransmit = quick_policy();
     let server = start_with(open_catalog(dir.path(), Arc::new(AcceptAll)), options);
@@ -65,10 +87,10 @@ async fn an_ack_rearms_the_timer_for_the_next_block() {
     assert_eq!(&again[..4], &[0, 3, 0, 1]);
     client.send_to(&ack(1), transfer).await.unwrap();
     let acked = Instant::now();
-    // Block 2 (the last, 488 bytes) now, and its own retransmissions a full wait later.
+    // Block 2 now, and its own retransmission a full wait later.
     let (second, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
     assert_eq!(&second[..4], &[0, 3, 0, 2]);
-    assert_eq!(second.len(), 4 + 488);
+    assert_eq!(&second[4..], &pattern(size, 8)[512..size.min(1024)]);
     let (retransmitted, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
     assert_eq!(&retransmitted[..4], &[0, 3, 0, 2]);
     assert!(
@@ -76,7 +98,40 @@ async fn an_ack_rearms_the_timer_for_the_next_block() {
         "block 2 retransmitted too early"
     );
     client.send_to(&ack(2), transfer).await.unwrap();
-    // Acknowledged: nothing more comes.
-    assert!(recv_within(&client, Duration::from_millis(400)).await.is_none());
+    if size <= 1024 {
+        // The last block is acknowledged: nothing more comes.
+        assert!(recv_within(&client, Duration::from_millis(400)).await.is_none());
+    } else {
+        let (third, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+        assert_eq!(&third[..4], &[0, 3, 0, 3]);
+    }
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_reaches_a_stalled_client_of_a_large_file() {
+    let dir = root_with(&[("fw.bin", &pattern(LARGE, 9))]);
+    let mut options = loopback_options();
+    options.shutdown_grace = Duration::from_millis(200);
+    let server = start_with(open_catalog(dir.path(), Arc::new(AcceptAll)), options);
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.send_to(&rrq("fw.bin", &[]), server.address).await.unwrap();
+    let (first, _) = recv_within(&client, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(&first[..4], &[0, 3, 0, 1]);
+    let stopping = Instant::now();
+    server.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
+    let mut told = false;
+    while let Some((packet, _)) = recv_within(&client, Duration::from_millis(500)).await {
+        if let Some((code, message)) = as_error(&packet) {
+            assert_eq!(code, 0);
+            assert!(message.contains("shutting down"), "{message}");
+            told = true;
+        }
+    }
+    assert!(told, "the stalled client was not told about the shutdown");
 }

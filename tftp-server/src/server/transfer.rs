@@ -18,6 +18,7 @@
 //! | `retransmissions` | timer-driven retransmission rounds |
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -191,7 +192,43 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
     record.bytes = session.transfer_size();
     record.blksize = session.negotiated().blksize;
     record.windowsize = session.negotiated().windowsize;
-    let event = drive(&socket, &mut session, shared.stop.clone()).await;
+    let (session, event) = match DedicatedThread::claim(&session) {
+        Some(thread) => {
+            let stop = shared.stop.clone();
+            let handoff = socket.into_std().and_then(|socket| {
+                socket.set_nonblocking(false)?;
+                socket.set_read_timeout(Some(DEDICATED_RECEIVE_SLICE))?;
+                Ok(socket)
+            });
+            match handoff {
+                Ok(socket) => {
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let _thread = thread;
+                        let event = drive_blocking(&socket, &mut session, &stop);
+                        (session, event)
+                    })
+                    .await;
+                    match joined {
+                        Ok(done) => done,
+                        Err(join) => {
+                            record.outcome = "aborted";
+                            record.detail = Some(join.to_string());
+                            return;
+                        }
+                    }
+                }
+                Err(err) => {
+                    record.outcome = "socket_error";
+                    record.detail = Some(err.to_string());
+                    return;
+                }
+            }
+        }
+        None => {
+            let event = drive(&socket, &mut session, shared.stop.clone()).await;
+            (session, event)
+        }
+    };
     record.retransmissions = session.stats().retransmissions;
     match event {
         ServerEvent::Completed => record.outcome = "completed",
@@ -222,6 +259,106 @@ fn without_tsize_for_empty_file(request: &Request, empty: bool) -> std::borrow::
 }
 
 const SHUTDOWN_MESSAGE: &str = "server shutting down";
+
+/// Lockstep transfers (windowsize 1) at least this large get a thread of their own.
+///
+/// Without a window every block waits for the client's ACK, so a large file's throughput is
+/// one block per round trip. On a tokio task each round trip costs an epoll wake-up, a
+/// readiness check and a second receive; a thread blocked in `recv_from` is woken straight
+/// from the socket. Small files (trust lists, configurations: the boot-storm traffic) and
+/// windowed transfers stay on the runtime, where thousands of transfers share two threads.
+const DEDICATED_THREAD_MIN_BYTES: u64 = 1 << 20;
+/// Dedicated threads at once, per process; further large lockstep transfers use tasks.
+const MAX_DEDICATED_THREADS: usize = 32;
+/// Longest a dedicated thread blocks in one receive: bounds how late it notices a due
+/// retransmission or a shutdown.
+const DEDICATED_RECEIVE_SLICE: Duration = Duration::from_millis(20);
+
+static DEDICATED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// A place among the [`MAX_DEDICATED_THREADS`]; given back on drop.
+struct DedicatedThread;
+
+impl DedicatedThread {
+    fn claim(session: &ServerSession) -> Option<DedicatedThread> {
+        if session.negotiated().windowsize != 1 || session.transfer_size() < DEDICATED_THREAD_MIN_BYTES {
+            return None;
+        }
+        DEDICATED_THREADS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running < MAX_DEDICATED_THREADS).then_some(running + 1)
+            })
+            .ok()
+            .map(|_| DedicatedThread)
+    }
+}
+
+impl Drop for DedicatedThread {
+    fn drop(&mut self) {
+        DEDICATED_THREADS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// [`drive`] for a thread of its own, on a blocking socket whose read timeout is
+/// [`DEDICATED_RECEIVE_SLICE`].
+fn drive_blocking(
+    socket: &std::net::UdpSocket,
+    session: &mut ServerSession,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> ServerEvent {
+    let mut send_buffer = Vec::new();
+    let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
+    let mut outcome = None;
+    let mut stopping = false;
+    loop {
+        while let Some(transmit) = session.poll_transmit(&mut send_buffer) {
+            if let Err(err) = socket.send_to(&send_buffer, transmit.destination) {
+                tracing::debug!(error = %err, "send failed");
+            }
+        }
+        while let Some(event) = session.poll() {
+            outcome.get_or_insert(event);
+        }
+        if session.is_finished() {
+            break;
+        }
+        if !stopping && *stop.borrow() {
+            stopping = true;
+            session.abort(ErrorCode::NOT_DEFINED, SHUTDOWN_MESSAGE);
+            continue;
+        }
+        match session.poll_timeout() {
+            Some(deadline) if deadline <= Instant::now() => {
+                session.handle_timeout(Instant::now());
+                continue;
+            }
+            Some(_) => {}
+            // The session always has a timer while it runs; without one nothing would
+            // ever end this loop.
+            None if outcome.is_none() => {
+                session.abort(ErrorCode::NOT_DEFINED, "internal error: transfer stalled");
+                continue;
+            }
+            None => break,
+        }
+        match socket.recv_from(&mut receive_buffer) {
+            Ok((len, from)) => session.handle_datagram(Instant::now(), from, &receive_buffer[..len]),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(err) => {
+                tracing::debug!(error = %err, "receive failed");
+                // Do not spin if the error repeats.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    outcome.unwrap_or(ServerEvent::Failed(ServerFailure::Aborted(
+        "session ended without an outcome".to_string(),
+    )))
+}
 
 /// Runs the session until it is finished; returns its one terminal event.
 ///

@@ -244,6 +244,39 @@ fn offline_signing_with_openssl_then_attach_signature() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("signature"), "{}", stderr(&out));
     assert!(!refused.exists());
+
+    // A file that is not a trust list: the error names it and the offset.
+    let out = ctl(&[
+        "attach-signature",
+        sig.to_str().unwrap(),
+        "--signature",
+        sig.to_str().unwrap(),
+        "-o",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!("ctl: {}: offset 0x", sig.display())),
+        "{err}"
+    );
+    assert!(!refused.exists());
+    // A signature of the wrong size names the slot.
+    std::fs::write(&wrong_sig, [0u8; 100]).unwrap();
+    let out = ctl(&[
+        "attach-signature",
+        &u,
+        "--signature",
+        wrong_sig.to_str().unwrap(),
+        "-o",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("signature is 100 bytes but the file's signature slot"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!refused.exists());
 }
 
 #[test]

@@ -26,8 +26,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::read(&args.unsigned).with_context(|| format!("cannot read {}", args.unsigned.display()))?;
     let signature = std::fs::read(&args.signature)
         .with_context(|| format!("cannot read {}", args.signature.display()))?;
-    let file = ctl_sign::attach_signature(&unsigned, &signature)
-        .with_context(|| format!("{}: not written", args.output.display()))?;
+    let file = match ctl_sign::attach_signature(&unsigned, &signature) {
+        Ok(file) => file,
+        // A parse error is about the unsigned file: name it, as `ctl dump` would.
+        Err(ctl_sign::BuildError::Format(e)) => anyhow::bail!(
+            "{}: {e} ({} not written)",
+            args.unsigned.display(),
+            args.output.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("{}: not written", args.output.display())),
+    };
     write_atomic(&args.output, &file, args.force)?;
     println!("wrote {} (signature verified)", args.output.display());
     Ok(ExitCode::SUCCESS)

@@ -216,7 +216,7 @@ fn offline_signing_with_openssl_then_attach_signature() {
     assert!(out.status.success(), "{}", stderr(&out));
     let verify = ctl(&["verify", &f]);
     assert!(verify.status.success());
-    assert!(String::from_utf8_lossy(&verify.stdout).contains("signed by SAST record 1"));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("signed by SAST record #2"));
     // Same bytes as signing online with the same key.
     let online = dir.path().join("online.tlv");
     let out = build(&online, &pki("keys/sast2.key"), &["--digest", "sha512"]);

@@ -92,7 +92,7 @@ fn genuine_cisco_file_verifies_and_names_record_0() {
     let out = ctl(&["verify", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stdout(&out).contains("signature OK (sha1, signed by SAST record 0)"),
+        stdout(&out).contains("signature OK (sha1, signed by SAST record #1)"),
         "{}",
         stdout(&out)
     );
@@ -259,8 +259,8 @@ fn diff_shows_signer_change_records_and_header_fields() {
     assert!(text.status.success());
     let t = stdout(&text);
     assert!(t.contains("SIGNER CHANGED"), "{t}");
-    assert!(t.contains("- #0 SAST CN=SAST-ctl-fixture-1"), "{t}");
-    assert!(t.contains("+ #1 SAST CN=SAST-ctl-fixture-3"), "{t}");
+    assert!(t.contains("- #1 SAST CN=SAST-ctl-fixture-1"), "{t}");
+    assert!(t.contains("+ #2 SAST CN=SAST-ctl-fixture-3"), "{t}");
     let json = ctl(&["diff", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
     let changes: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).unwrap();
     let kinds: Vec<&str> = changes.iter().map(|c| c["kind"].as_str().unwrap()).collect();
@@ -332,7 +332,7 @@ fn verify_names_each_reason_for_refusing_a_file() {
                 h.signer_serial = ccm.serial().unwrap().to_vec();
                 h.ca_name = ccm.issuer().unwrap().to_vec();
             }),
-            "signer is record 2, which has role CCM+TFTP, not SAST",
+            "signer is record #3, which has role CCM+TFTP, not SAST",
         ),
         (
             sample_with_header(d, "digest-9.tlv", |h, _| h.digest = Digest::from(9)),

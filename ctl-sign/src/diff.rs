@@ -219,7 +219,8 @@ pub fn diff(a: &TrustList, b: &TrustList) -> Vec<Change> {
 
 impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rec = |r: &RecordSummary| format!("#{} {} {} (serial {})", r.index, r.role, r.subject, r.serial);
+        let rec =
+            |r: &RecordSummary| format!("#{} {} {} (serial {})", r.index + 1, r.role, r.subject, r.serial);
         match self {
             Change::Header { field, old, new } => write!(f, "header {field}: {old} -> {new}"),
             Change::SignerChanged { old, new } => write!(f, "SIGNER CHANGED: {old} -> {new}"),

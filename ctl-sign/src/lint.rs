@@ -199,6 +199,8 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
         ));
     }
     for (index, record) in list.records.iter().enumerate() {
+        // Findings number records from 1, like `ctl dump`; `record` in JSON is the index.
+        let number = index + 1;
         if let Ok(key) = record_rsa_key(list, index) {
             use rsa::traits::PublicKeyParts;
             let bits = key.size() * 8;
@@ -206,7 +208,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                 out.push(finding(
                     "L005",
                     Some(index),
-                    format!("record {index}: RSA key of {bits} bits"),
+                    format!("record #{number}: RSA key of {bits} bits"),
                 ));
             }
         }
@@ -215,7 +217,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
             Err(e) => out.push(finding(
                 "L013",
                 Some(index),
-                format!("record {index}: certificate does not parse: {e}"),
+                format!("record #{number}: certificate does not parse: {e}"),
             )),
             Ok((_, cert)) => {
                 let subject = cert.subject().to_string();
@@ -226,7 +228,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                         "L006",
                         Some(index),
                         format!(
-                            "record {index} ({subject}): expired {}",
+                            "record #{number} ({subject}): expired {}",
                             cert.validity().not_after
                         ),
                     ));
@@ -235,7 +237,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                         "L006",
                         Some(index),
                         format!(
-                            "record {index} ({subject}): not valid before {}",
+                            "record #{number} ({subject}): not valid before {}",
                             cert.validity().not_before
                         ),
                     ));
@@ -245,7 +247,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                         "L007",
                         Some(index),
                         format!(
-                            "record {index} ({subject}): expires in {days} day(s) ({})",
+                            "record #{number} ({subject}): expires in {days} day(s) ({})",
                             cert.validity().not_after
                         ),
                     ));
@@ -255,7 +257,7 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                         out.push(finding(
                             "L014",
                             Some(index),
-                            format!("record {index}: PUBLICKEY differs from the certificate's key"),
+                            format!("record #{number}: PUBLICKEY differs from the certificate's key"),
                         ));
                     }
                 }
@@ -279,7 +281,11 @@ pub fn lint(list: &TrustList, file_len: usize, options: LintOptions) -> Vec<Find
                 out.push(finding(
                     "L009",
                     Some(j),
-                    format!("records {i} and {j} hold the same certificate in the same role"),
+                    format!(
+                        "records #{} and #{} hold the same certificate in the same role",
+                        i + 1,
+                        j + 1
+                    ),
                 ));
             }
         }

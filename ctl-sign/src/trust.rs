@@ -61,7 +61,7 @@ pub enum Rejection {
         signer: String,
     },
     /// The signature does not verify under the trusted key.
-    #[error("candidate's signature does not verify with installed SAST record {installed_sast_index} (same key as its signer)")]
+    #[error("candidate's signature does not verify with installed SAST record #{} (same key as its signer)", .installed_sast_index + 1)]
     BadSignature {
         /// Installed SAST record.
         installed_sast_index: usize,

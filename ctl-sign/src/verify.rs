@@ -48,7 +48,7 @@ pub enum VerifyError {
         issuer: String,
     },
     /// The record matching the signer is not a SAST record.
-    #[error("signer is record {index}, which has role {role}, not SAST: only SAST records may sign")]
+    #[error("signer is record #{}, which has role {role}, not SAST: only SAST records may sign", .index + 1)]
     SignerNotSast {
         /// Record index.
         index: usize,
@@ -56,7 +56,7 @@ pub enum VerifyError {
         role: String,
     },
     /// The signer record has no usable RSA key.
-    #[error("signer record {index} has no usable RSA public key: {reason}")]
+    #[error("signer record #{} has no usable RSA public key: {reason}", .index + 1)]
     SignerKey {
         /// Record index.
         index: usize,
@@ -64,7 +64,7 @@ pub enum VerifyError {
         reason: String,
     },
     /// The signature does not verify under the signer's key.
-    #[error("bad signature: the {digest} PKCS#1 v1.5 signature does not verify with the key of signer record {signer_index}{hint}")]
+    #[error("bad signature: the {digest} PKCS#1 v1.5 signature does not verify with the key of signer record #{}{hint}", .signer_index + 1)]
     BadSignature {
         /// Signer record.
         signer_index: usize,
@@ -173,8 +173,8 @@ pub fn verify_file(bytes: &[u8]) -> Result<Verified, VerifyError> {
         let other = sast_checks.iter().find(|c| c.verifies && c.index != signer_index);
         let hint = match other {
             Some(c) => format!(
-                " (SAST record {} would verify it: the header names the wrong signer)",
-                c.index
+                " (SAST record #{} would verify it: the header names the wrong signer)",
+                c.index + 1
             ),
             None => " (file altered after signing, or signed with another key)".to_owned(),
         };

@@ -98,6 +98,6 @@ fn every_kind_of_change_is_reported() {
         "{text:?}"
     );
     // The unchanged SAST record is not mentioned.
-    assert!(!text.iter().any(|t| t.contains("#0 SAST CN=sast1")), "{text:?}");
+    assert!(!text.iter().any(|t| t.contains("#1 SAST CN=sast1")), "{text:?}");
     assert_eq!(changes.len(), 7, "{text:?}");
 }

@@ -55,9 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } => {
                 if !args.json {
                     println!(
-                        "accepted: a device holding {} would install {name} (signed with the key of installed SAST record {installed_sast_index}{})",
+                        "accepted: a device holding {} would install {name} (signed with the key of installed SAST record #{}{})",
                         old_path.display(),
-                        candidate_signer_index.map(|i| format!(", record {i} of the new file")).unwrap_or_default()
+                        installed_sast_index + 1,
+                        candidate_signer_index.map(|i| format!(", record #{} of the new file", i + 1)).unwrap_or_default()
                     );
                     for w in warnings {
                         eprintln!("warning: {w}");
@@ -86,13 +87,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 println!(
-                    "{name}: signature OK ({}, signed by SAST record {})",
-                    verified.digest, verified.signer_index
+                    "{name}: signature OK ({}, signed by SAST record #{})",
+                    verified.digest,
+                    verified.signer_index + 1
                 );
                 for check in &verified.sast_checks {
                     println!(
-                        "  SAST record {}: {}",
-                        check.index,
+                        "  SAST record #{}: {}",
+                        check.index + 1,
                         if check.verifies {
                             "key verifies the signature"
                         } else {

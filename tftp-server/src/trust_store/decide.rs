@@ -117,7 +117,7 @@ fn record_subject(list: &TrustList, index: usize) -> String {
         .get(index)
         .and_then(|r| r.subject())
         .map(text)
-        .unwrap_or_else(|| format!("record {index}"))
+        .unwrap_or_else(|| format!("record #{}", index + 1))
 }
 
 fn sast_count_warning(list: &TrustList) -> Option<String> {

@@ -194,7 +194,7 @@ pub enum FormatError {
         actual: usize,
     },
     /// The model has no SIGNATURE item.
-    #[error("header: missing tag 12 (SIGNATURE): nothing to sign or verify")]
+    #[error("{}: header: missing tag 12 (SIGNATURE): nothing to sign or verify", at(0))]
     NoSignature,
 }
 

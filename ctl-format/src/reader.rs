@@ -12,6 +12,10 @@ use crate::error::{FormatError, Section};
 use crate::model::{Header, Item, Record, TrustList};
 use crate::tags::{is_container, H_HEADER_LENGTH, H_PADDING, R_RECORD_LENGTH};
 
+/// HEADERLENGTH is a u16, so no header reaches past this offset; the header scan stops
+/// here even before HEADERLENGTH is found, which bounds the items a hostile file can make.
+pub const MAX_HEADER_LENGTH: usize = u16::MAX as usize;
+
 /// No known file nests containers more than 2 deep (7 holds 9); this cap bounds recursion.
 pub const MAX_CONTAINER_DEPTH: usize = 4;
 
@@ -167,7 +171,7 @@ impl<'a> Reader<'a> {
         let mut position = 0;
         let mut header_end: Option<usize> = None;
         loop {
-            let limit = header_end.unwrap_or(self.file.len());
+            let limit = header_end.unwrap_or(self.file.len().min(MAX_HEADER_LENGTH));
             if position == limit {
                 match header_end {
                     Some(end) => return Ok((Header { items }, end)),

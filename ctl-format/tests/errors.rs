@@ -524,6 +524,31 @@ fn missing_headerlength() {
     assert_message(&error, &["offset 0x0000 (0)"]);
 }
 
+/// HEADERLENGTH is a u16: a file of padding bytes without one is refused at offset 65535,
+/// not scanned (one model item per byte) to its end.
+#[test]
+fn header_scan_stops_at_the_largest_possible_header() {
+    let file = vec![13u8; 8 << 20];
+    let error = parse_err(&file);
+    assert_eq!(error, FormatError::MissingHeaderLength { offset: 65535 });
+    assert_message(&error, &["offset 0xffff (65535)", "missing HEADERLENGTH (tag 2)"]);
+    // An item straddling that offset runs past the largest header.
+    let mut file = vec![13u8; 65530];
+    file.extend(tlv(14, &[b'x'; 100]));
+    let error = parse_err(&file);
+    assert!(
+        matches!(
+            error,
+            FormatError::LengthPastEnd {
+                offset: 65530,
+                end: 65535,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
 // ---------------------------------------------------------------- MissingItem (check_typed)
 
 #[test]
@@ -826,7 +851,10 @@ fn no_signature_item_to_cut_or_fill() {
     assert_eq!(signed_bytes(&file).unwrap_err(), FormatError::NoSignature);
     let error = UnsignedFile::try_from(&file[..]).unwrap_err();
     assert_eq!(error, FormatError::NoSignature);
-    assert_message(&error, &["missing tag 12 (SIGNATURE)"]);
+    assert_message(
+        &error,
+        &["offset 0x0000 (0)", "header", "missing tag 12 (SIGNATURE)"],
+    );
     // check_typed names it as a missing item at the header.
     assert_eq!(
         list.check_typed().unwrap_err(),

@@ -263,6 +263,27 @@ async fn netascii_request_is_converted_on_the_wire() {
     server.stop().await;
 }
 
+/// A netascii session holds its own converted copy, so large files are refused in that
+/// mode with a clear ERROR (octet still serves them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netascii_request_for_a_large_file_is_refused_with_a_clear_error() {
+    let limit = tftp_server::server::transfer::MAX_NETASCII_FILE;
+    let dir = root_with(&[("fw.bin", &pattern(limit + 1, 3))]);
+    let server = start(dir.path());
+    let mut request = rrq("fw.bin", &[]);
+    request.truncate(request.len() - b"octet\0".len());
+    request.extend_from_slice(b"netascii\0");
+    let (_socket, reply) = raw_request(server.address, &request).await;
+    let (packet, _) = reply.expect("no reply");
+    assert_eq!(&packet[..4], &[0, 5, 0, 2], "ERROR 2 expected: {packet:?}");
+    let message = String::from_utf8_lossy(&packet[4..]);
+    assert!(message.contains("octet mode"), "{message}");
+    let (_socket, reply) = raw_request(server.address, &rrq("fw.bin", &[])).await;
+    let (packet, _) = reply.expect("no reply to octet");
+    assert_eq!(&packet[..4], &[0, 3, 0, 1], "DATA 1 expected in octet mode");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_client_and_global_limits_drop_extra_requests_until_a_slot_frees() {
     let dir = root_with(&[("fw.bin", &pattern(3000, 5))]);

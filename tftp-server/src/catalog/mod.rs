@@ -31,7 +31,7 @@ use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -327,11 +327,45 @@ pub struct Catalog {
     file_cache: Mutex<FileCache>,
 }
 
-/// Snapshots of plain files: exact name -> (fingerprint, bytes).
+/// Snapshots of plain files, keyed by exact name.
+///
+/// `files` keeps recently loaded snapshots up to the cache budget even while nobody
+/// downloads them. `live` knows every snapshot still held by a running transfer, so a
+/// file version is in memory at most once however many transfers serve it and whatever
+/// the budget: memory grows with the distinct files being served, not with the clients.
 #[derive(Debug, Default)]
 struct FileCache {
     files: HashMap<String, (Fingerprint, Bytes)>,
     total: u64,
+    live: HashMap<String, (Fingerprint, Weak<Vec<u8>>)>,
+    /// One lock per name, so a boot storm that asks for one uncached file reads it once.
+    loading: HashMap<String, Arc<Mutex<()>>>,
+}
+
+impl FileCache {
+    /// The snapshot of this version of `name`, if one is cached or still in use.
+    fn get(&self, name: &str, fingerprint: &Fingerprint) -> Option<Bytes> {
+        if let Some((cached, bytes)) = self.files.get(name) {
+            if cached.same_content(fingerprint) {
+                return Some(bytes.clone());
+            }
+        }
+        let (live, weak) = self.live.get(name)?;
+        if !live.same_content(fingerprint) {
+            return None;
+        }
+        weak.upgrade()
+            .map(|shared| Bytes::from_owner(SharedSnapshot(shared)))
+    }
+}
+
+/// A snapshot's buffer shared between [`Bytes`] handles and [`FileCache::live`].
+struct SharedSnapshot(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedSnapshot {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Catalog {
@@ -492,21 +526,33 @@ impl Catalog {
     /// In-memory content is returned as is. A file on disk is read through the handle opened
     /// by [`Catalog::resolve`] (so a rename over it does not matter) unless the same version
     /// is already cached; a file modified in place while being read is an error rather
-    /// than a torn snapshot. May block on disk reads: call it off the async executor for
-    /// [`Content::File`].
+    /// than a torn snapshot. A file version is read once and shared by every transfer that
+    /// serves it while any holds it (beyond that, up to the cache budget). May block on disk
+    /// reads, or on another caller reading the same file: call it off the async executor
+    /// for [`Content::File`].
     pub fn load(&self, resolved: &Resolved) -> io::Result<Bytes> {
         let (file, len) = match &resolved.content {
             Content::Memory(bytes) => return Ok(bytes.clone()),
             Content::File { file, len } => (file, *len),
         };
         let before = Fingerprint::of(&file.metadata()?);
-        {
-            let cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((fingerprint, bytes)) = cache.files.get(&resolved.served_name) {
-                if fingerprint.same_content(&before) {
-                    return Ok(bytes.clone());
-                }
+        let name = &resolved.served_name;
+        let loading = {
+            let mut cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(bytes) = cache.get(name, &before) {
+                return Ok(bytes);
             }
+            Arc::clone(cache.loading.entry(name.clone()).or_default())
+        };
+        let _loading = loading.lock().unwrap_or_else(|p| p.into_inner());
+        // Another transfer may have read this version while we waited.
+        if let Some(bytes) = self
+            .file_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name, &before)
+        {
+            return Ok(bytes);
         }
         let size = usize::try_from(len).map_err(|_| io::Error::other("file too large"))?;
         let mut buffer = vec![0u8; size];
@@ -514,16 +560,17 @@ impl Catalog {
         if !Fingerprint::of(&file.metadata()?).same_content(&before) {
             return Err(io::Error::other("file changed while being read"));
         }
-        let bytes = Bytes::from(buffer);
+        let shared = Arc::new(buffer);
+        let bytes = Bytes::from_owner(SharedSnapshot(Arc::clone(&shared)));
         let mut cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, old)) = cache.files.remove(&resolved.served_name) {
+        cache.live.retain(|_, (_, weak)| weak.strong_count() > 0);
+        cache.live.insert(name.clone(), (before, Arc::downgrade(&shared)));
+        if let Some((_, old)) = cache.files.remove(name) {
             cache.total -= old.len() as u64;
         }
         if cache.total + len <= self.options.file_cache_bytes {
             cache.total += len;
-            cache
-                .files
-                .insert(resolved.served_name.clone(), (before, bytes.clone()));
+            cache.files.insert(name.clone(), (before, bytes.clone()));
         }
         Ok(bytes)
     }
@@ -601,6 +648,7 @@ impl Catalog {
             let mut cache = self.file_cache.lock().unwrap_or_else(|p| p.into_inner());
             let before = cache.files.len();
             cache.files.retain(|name, _| files.contains_key(name));
+            cache.loading.retain(|name, _| files.contains_key(name));
             if cache.files.len() != before {
                 cache.total = cache.files.values().map(|(_, b)| b.len() as u64).sum();
             }

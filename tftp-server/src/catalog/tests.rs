@@ -444,7 +444,42 @@ fn load_beyond_the_cache_budget_still_serves() {
     };
     let catalog = Catalog::open_dir(dir.path(), Arc::new(FakeGuard), options).unwrap();
     let first = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    assert_eq!(&first[..], &[5u8; 10_000][..]);
+    // While a transfer holds the snapshot, others share it: one copy however many clients.
     let second = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
-    assert_eq!(first, second);
-    assert_ne!(first.as_ptr(), second.as_ptr());
+    assert_eq!(first.as_ptr(), second.as_ptr());
+    // Once nobody holds it, the over-budget file is not kept in memory: the next load reads
+    // it again, and sees a new version.
+    drop((first, second));
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(dir.path().join("fw.bin"), [6u8; 10_000]).unwrap();
+    let third = catalog.load(&catalog.resolve("fw.bin").unwrap()).unwrap();
+    assert_eq!(&third[..], &[6u8; 10_000][..]);
+}
+
+#[test]
+fn concurrent_loads_of_one_uncached_file_share_one_snapshot() {
+    let dir = root_with(&[("fw.bin", &[7u8; 200_000])]);
+    let options = CatalogOptions {
+        file_cache_bytes: 0,
+        ..CatalogOptions::default()
+    };
+    let catalog = Arc::new(Catalog::open_dir(dir.path(), Arc::new(FakeGuard), options).unwrap());
+    let barrier = Arc::new(std::sync::Barrier::new(16));
+    let loads: Vec<_> = (0..16)
+        .map(|_| {
+            let catalog = Arc::clone(&catalog);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let resolved = catalog.resolve("FW.BIN").unwrap();
+                barrier.wait();
+                catalog.load(&resolved).unwrap()
+            })
+        })
+        .collect();
+    let snapshots: Vec<_> = loads.into_iter().map(|t| t.join().unwrap()).collect();
+    for snapshot in &snapshots {
+        assert_eq!(snapshot.as_ptr(), snapshots[0].as_ptr());
+        assert_eq!(snapshot.len(), 200_000);
+    }
 }

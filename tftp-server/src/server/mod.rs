@@ -14,7 +14,9 @@
 //!   port (a repeated RRQ is dropped: the running session retransmits by itself).
 //!   Requests over a limit are dropped silently so the client retries later, which is what
 //!   a booting phone needs. Memory per transfer is a few kilobytes of buffers plus a shared
-//!   reference to the file snapshot.
+//!   reference to the file snapshot; each file version is in memory once however many
+//!   transfers serve it (see [`Catalog::load`]). Netascii sessions hold a converted copy,
+//!   so netascii is refused for files over [`transfer::MAX_NETASCII_FILE`].
 //! * Graceful shutdown: [`Server::run`] stops listening when its `shutdown` future
 //!   completes, lets running transfers finish for [`ServerOptions::shutdown_grace`], then
 //!   aborts the rest with ERROR 0.

@@ -28,8 +28,14 @@ use super::batch::Batch;
 use super::{Shared, Slot};
 use crate::catalog::{Content, LookupError, Resolved};
 use crate::proto::{
-    file_not_found, ErrorCode, ErrorPacket, Request, ServerEvent, ServerFailure, ServerSession,
+    file_not_found, ErrorCode, ErrorPacket, Mode, Request, ServerEvent, ServerFailure, ServerSession,
 };
+
+/// Largest file served in netascii mode. A netascii session holds its own converted copy
+/// (up to twice the file), unlike octet sessions, which share one snapshot; this cap keeps
+/// that copy small. Trust lists and configuration files are far below it; firmware is
+/// fetched in octet mode.
+pub const MAX_NETASCII_FILE: usize = 4 << 20;
 
 /// Receive buffer of a transfer socket: it only ever receives ACKs and ERRORs; a longer
 /// datagram is truncated and then ignored by the session as malformed.
@@ -171,6 +177,19 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
             return;
         }
     };
+    if request.mode == Mode::Netascii && snapshot.len() > MAX_NETASCII_FILE {
+        record.outcome = "access_denied";
+        record.detail = Some("netascii refused for a large file".into());
+        refuse(ErrorPacket::new(
+            ErrorCode::ACCESS_VIOLATION,
+            format!(
+                "netascii mode is limited to files of {} MiB: request it in octet mode",
+                MAX_NETASCII_FILE >> 20
+            ),
+        ))
+        .await;
+        return;
+    }
     let local = listener
         .local_addr()
         .map(|address| SocketAddr::new(address.ip(), 0));

@@ -181,3 +181,30 @@ fn allow_untrusted_update_publishes_a_reset() {
     assert_eq!(fetch(serve.address(), "CTLFile.tlv").unwrap(), reset);
     serve.terminate();
 }
+
+/// A restart must not put a broken trust list on the wire: with nothing served before it,
+/// a list whose signature fails is refused (ERROR 1, logged), the other lists are served.
+#[test]
+fn tampered_trust_list_present_at_startup_is_not_served() {
+    let root = tftproot_copy();
+    let mut tampered = read_fixture("tftproot/CTLFile.tlv");
+    let location = ctl_format::TrustList::parse(&tampered)
+        .unwrap()
+        .signature_location()
+        .unwrap();
+    tampered[location.value_offset] ^= 0x01;
+    replace(root.path(), "CTLFile.tlv", &tampered);
+    let serve = start(root.path(), &[]);
+    let line = verdict(&serve, &tampered);
+    assert!(
+        line.contains("ERROR") && line.contains("NOT published") && line.contains("reason="),
+        "{line}"
+    );
+    let refused = fetch(serve.address(), "CTLSEP001E4A93748B.tlv").unwrap_err();
+    assert!(refused.contains("not found"), "{refused}");
+    assert_eq!(
+        fetch(serve.address(), "ITLFile.tlv").unwrap(),
+        read_fixture("tftproot/ITLFile.tlv")
+    );
+    serve.terminate();
+}

@@ -691,10 +691,11 @@ impl Catalog {
                 .cloned()
         });
         let Some(reference) = reference.filter(|_| state.startup_done) else {
-            let at_startup = !state.startup_done;
             let (version, problem) = first_version(self.guard.as_ref(), bytes);
-            if problem.is_some() && !at_startup && !self.options.allow_untrusted_update {
-                // A new name with no predecessor must at least be a valid trust list.
+            if problem.is_some() && !self.options.allow_untrusted_update {
+                // With nothing served before (startup, or a new name), a trust list must at
+                // least parse and verify under its own signer: never put garbage or a
+                // broken signature on the wire, even after a restart.
                 return Some(TrustEvent::Rejected {
                     name: name.to_string(),
                     sha256: Some(sha256),
@@ -809,7 +810,7 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
             problem: Some(problem),
         } => tracing::warn!(
             file = %name, %sha256, problem = %problem,
-            "serving trust list as is although it does not parse or verify"
+            "serving trust list although it does not parse or verify (--allow-untrusted-update)"
         ),
         TrustEvent::Updated {
             name,
@@ -825,7 +826,7 @@ fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {
         ),
         TrustEvent::Rejected { name, sha256, reason } => tracing::error!(
             file = %name, sha256 = %sha256.as_deref().unwrap_or("-"), reason = %reason,
-            "trust list NOT published, keeping the served version"
+            "trust list NOT published, keeping the served version (if any)"
         ),
         TrustEvent::Removed { name } => {
             tracing::warn!(file = %name, "trust list removed from the root; no longer served")

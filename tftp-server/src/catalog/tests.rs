@@ -182,9 +182,29 @@ fn per_device_names_use_their_own_file_else_the_cluster_file() {
 }
 
 #[test]
-fn startup_serves_trust_lists_as_is_even_if_unreadable_by_the_guard() {
-    let dir = root_with(&[("CTLFile.tlv", b"garbage")]);
+fn startup_refuses_a_trust_list_the_guard_cannot_verify_unless_allowed() {
+    let good = fake("sast1", "sast1,sast2");
+    let dir = root_with(&[("CTLFile.tlv", b"garbage"), ("ITLFile.tlv", &good)]);
     let catalog = open(dir.path());
+    assert!(matches!(
+        catalog.resolve("CTLFile.tlv"),
+        Err(LookupError::NotFound)
+    ));
+    // Per-device names fall back to nothing either; the good list is served.
+    assert!(catalog.resolve("CTLSEP001E4A93748B.tlv").is_err());
+    assert_eq!(served(&catalog, "ITLFile.tlv"), good);
+    // Fixing the file publishes it at the next scan.
+    replace(dir.path(), "CTLFile.tlv", &good);
+    catalog.refresh().unwrap();
+    assert_eq!(served(&catalog, "CTLSEP001E4A93748B.tlv"), good);
+
+    // --allow-untrusted-update serves it anyway (a deliberate reset).
+    let options = CatalogOptions {
+        allow_untrusted_update: true,
+        ..CatalogOptions::default()
+    };
+    let dir = root_with(&[("CTLFile.tlv", b"garbage")]);
+    let catalog = Catalog::open_dir(dir.path(), Arc::new(FakeGuard), options).unwrap();
     let resolved = catalog.resolve("CTLFile.tlv").unwrap();
     assert_eq!(resolved.trust.unwrap().signer, None);
     assert_eq!(served(&catalog, "CTLFile.tlv"), b"garbage");

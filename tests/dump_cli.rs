@@ -149,3 +149,58 @@ fn missing_file_is_a_clear_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/CTLFile.tlv"));
 }
+
+/// The digest of `bytes` by a coreutils tool (`md5sum`, `sha1sum`, `sha256sum`): an
+/// implementation independent of the one `ctl dump` uses.
+fn coreutils_digest(tool: &str, bytes: &[u8]) -> String {
+    let mut child = Command::new(tool)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{tool} (coreutils): {e}"));
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn checksums_and_certificate_fingerprints_match_coreutils() {
+    let file = genuine();
+    let md5 = coreutils_digest("md5sum", &file);
+    let sha1 = coreutils_digest("sha1sum", &file);
+    let text = stdout(&ctl(&["dump", GENUINE], None));
+    assert!(text.contains(&format!("MD5:     {md5}\n")), "{text}");
+    assert!(text.contains(&format!("SHA-1:   {sha1}\n")), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&ctl(&["dump", "--json", GENUINE], None).stdout).unwrap();
+    assert_eq!(json["md5"], md5.as_str());
+    assert_eq!(json["sha1"], sha1.as_str());
+    let cisco = stdout(&ctl(&["dump", "--format", "cisco", GENUINE], None));
+    for (index, record) in json["records"].as_array().unwrap().iter().enumerate() {
+        let hex = record["certificate"].as_str().unwrap();
+        let der: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let cert_sha1 = coreutils_digest("sha1sum", &der);
+        let cert_sha256 = coreutils_digest("sha256sum", &der);
+        let details = &record["certificate_details"];
+        assert_eq!(details["sha1"], cert_sha1.as_str(), "record {index}");
+        assert_eq!(details["sha256"], cert_sha256.as_str(), "record {index}");
+        assert!(
+            text.contains(&cert_sha1),
+            "text dump lacks record {index}'s SHA-1"
+        );
+        assert!(
+            text.contains(&cert_sha256),
+            "text dump lacks record {index}'s SHA-256"
+        );
+        let cisco_hash = format!("{} (SHA1 Hash HEX)", cert_sha1.to_ascii_uppercase());
+        assert!(cisco.contains(&cisco_hash), "cisco layout lacks {cisco_hash}");
+    }
+}

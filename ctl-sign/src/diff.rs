@@ -108,19 +108,25 @@ type HeaderGetter = fn(&TrustList) -> String;
 pub fn diff(a: &TrustList, b: &TrustList) -> Vec<Change> {
     let mut out = Vec::new();
     let header_fields: [(&'static str, HeaderGetter); 5] = [
-        ("version", |l| format!("{:?}", l.header.version().ok())),
-        ("digest", |l| {
-            l.header
-                .digest()
-                .map(|d| d.name().unwrap_or("unknown").to_owned())
-                .unwrap_or_default()
+        ("version", |l| match l.header.version() {
+            Ok((major, minor)) => format!("{major}.{minor}"),
+            Err(_) => "unreadable".into(),
+        }),
+        ("digest", |l| match l.header.digest() {
+            Ok(digest) => match digest.name() {
+                Some(name) => name.to_owned(),
+                None => format!("code {}", digest.code()),
+            },
+            Err(_) => "unreadable".into(),
         }),
         ("timestamp", |l| {
             l.header.timestamp().map(|t| t.to_string()).unwrap_or_default()
         }),
         ("filename", |l| text(l.header.filename().ok())),
-        ("signer_version", |l| {
-            format!("{:?}", l.header.signer_version().ok().flatten())
+        ("signer_version", |l| match l.header.signer_version() {
+            Ok(Some((major, minor))) => format!("{major}.{minor}"),
+            Ok(None) => "absent".into(),
+            Err(_) => "unreadable".into(),
         }),
     ];
     for (field, get) in header_fields {
@@ -195,6 +201,7 @@ pub fn diff(a: &TrustList, b: &TrustList) -> Vec<Change> {
             b.records[j].subject() == ra.subject()
                 && ra.subject().is_some()
                 && b.records[j].role() == ra.role()
+                && b.records[j].serial() != ra.serial()
         });
         match renewed {
             Some(pos) => {

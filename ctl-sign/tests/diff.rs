@@ -101,3 +101,49 @@ fn every_kind_of_change_is_reported() {
     assert!(!text.iter().any(|t| t.contains("#1 SAST CN=sast1")), "{text:?}");
     assert_eq!(changes.len(), 7, "{text:?}");
 }
+
+#[test]
+fn header_version_digest_and_signer_version_changes_are_reported_readably() {
+    let records = [record(Role::Sast, "sast1", 1, b"cert-sast1")];
+    let header = |version, signer_version, digest| HeaderFields {
+        version,
+        signer_version,
+        signer_name: b"CN=sast1".to_vec(),
+        signer_serial: vec![1],
+        ca_name: b"CN=ca".to_vec(),
+        digest,
+        signature_algorithm: 0,
+        signature_len: 128,
+        filename: b"CTLFile.tlv".to_vec(),
+        timestamp: 100,
+    };
+    let parse =
+        |fields: &HeaderFields| TrustList::parse(build_unsigned(fields, &records).unwrap().bytes()).unwrap();
+    let old = parse(&header((1, 2), None, Digest::Sha1));
+    let new = parse(&header((1, 1), Some((1, 1)), Digest::Sha512));
+    let text: Vec<String> = diff(&old, &new).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "header version: 1.2 -> 1.1",
+            "header digest: SHA-1 -> SHA-512",
+            "header signer_version: absent -> 1.1",
+        ],
+    );
+    let unknown = parse(&header((1, 2), None, Digest::from(9u8)));
+    let text: Vec<String> = diff(&old, &unknown).iter().map(ToString::to_string).collect();
+    assert_eq!(text, ["header digest: SHA-1 -> code 9"]);
+}
+
+#[test]
+fn same_subject_with_the_same_serial_is_not_called_a_renewal() {
+    let old = list(1, 100, &[record(Role::CcmTftp, "cucm", 2, b"cert-a")]);
+    let new = list(1, 100, &[record(Role::CcmTftp, "cucm", 2, b"cert-b")]);
+    let changes = diff(&old, &new);
+    assert!(
+        !changes.iter().any(|c| matches!(c, Change::Renewed { .. })),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|c| matches!(c, Change::Removed { .. })));
+    assert!(changes.iter().any(|c| matches!(c, Change::Added { .. })));
+}

@@ -19,7 +19,8 @@ pub enum OutputError {
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory, fsync, rename.
-/// Refuses to replace an existing file unless `force`.
+/// Refuses to replace an existing file unless `force`; without it the final step is a
+/// no-replace link, so a file that appears meanwhile is not overwritten either.
 pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), OutputError> {
     let name = path.display().to_string();
     if !force && path.exists() {
@@ -33,36 +34,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), Output
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => std::path::PathBuf::from("."),
     };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        if !force && path.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "appeared while writing",
-            ));
+    // Removed on drop if anything below fails.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".ctl-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    temp.write_all(bytes).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    let persisted = if force {
+        temp.persist(path)
+    } else {
+        temp.persist_noclobber(path)
+    };
+    if let Err(err) = persisted {
+        if err.error.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(OutputError::Exists(name));
         }
-        std::fs::rename(&temp, path)?;
-        // Make the rename durable too.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        return Err(io(err.error));
     }
-    result.map_err(io)
+    // Make the rename durable too.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -255,3 +255,60 @@ async fn forty_megabytes_at_blksize_512_roll_over() {
     }
     server.stop().await;
 }
+
+/// Log lines written while a test runs, for asserting what the server negotiated.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The clients really negotiate what they ask for (a server ignoring options would still
+/// deliver the bytes): the transfer log line shows blksize and windowsize. Runs on a
+/// current-thread runtime so the thread-local log capture sees the server's tasks.
+#[tokio::test(flavor = "current_thread")]
+async fn clients_get_the_options_they_ask_for() {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let content = pattern(300_000, 14);
+    let dir = root_with(&[("fw.bin", &content)]);
+    let server = start(dir.path());
+    for (client, expected) in [
+        (CURL_BLKSIZE, "blksize=1468 windowsize=1 "),
+        (CURL_NO_OPTIONS, "blksize=512 windowsize=1 "),
+        (ATFTP_WINDOW, "blksize=1468 windowsize=16 "),
+    ] {
+        if !tool_available(client.tool()) {
+            continue;
+        }
+        let before = log.text().len();
+        let data = client.download(server.address, "fw.bin").await;
+        assert!(data == Some(content.clone()), "{client:?}: download differs");
+        let text = log.text();
+        let line = text[before..]
+            .lines()
+            .find(|l| l.contains("requested=fw.bin"))
+            .unwrap_or_else(|| panic!("{client:?}: no transfer line in {text}"));
+        assert!(line.contains(expected), "{client:?}: {line}");
+        assert!(line.contains("outcome=completed"), "{client:?}: {line}");
+    }
+    server.stop().await;
+}

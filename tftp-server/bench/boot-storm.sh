@@ -15,7 +15,8 @@
 # tftpd-crate"), OUT (results directory, default a new temp dir), KEEP_ROOT=1 (keep the root),
 # SKIP_BUILD=1 (use the release binaries already in $CARGO_TARGET_DIR).
 # Peer binaries: TFTPD_HPA (in.tftpd), ATFTPD (atftpd), TFTPD_CRATE (tftpd from
-# `cargo install tftpd`); each defaults to the one on PATH and is skipped when absent.
+# `cargo install tftpd`); each defaults to the one on PATH and is skipped when absent,
+# except the tftpd crate, which peers.sh installs with cargo unless NO_INSTALL=1.
 #
 # Peers serve a plain directory and know nothing of per-device names, so their root also
 # holds CTLSEP<MAC>.tlv / ITLSEP<MAC>.tlv for every simulated phone (hard links to the

@@ -19,5 +19,15 @@ find_tftpd_hpa() { # atftpd also installs an in.tftpd: take the one that says tf
 TFTPD_HPA=${TFTPD_HPA:-$(find_tftpd_hpa)}
 ATFTPD=${ATFTPD:-$(find_binary atftpd)}
 TFTPD_CRATE=${TFTPD_CRATE:-$(find_binary tftpd "$HOME/.cargo/bin/tftpd")}
+# The `tftpd` crate is the Rust baseline: install it from crates.io when it is missing
+# (NO_INSTALL=1 skips this and leaves the peer out).
+if [[ -z $TFTPD_CRATE && -z ${NO_INSTALL:-} ]] && command -v cargo >/dev/null; then
+    echo "==> installing the tftpd crate (cargo install tftpd)" >&2
+    if cargo install --quiet --locked tftpd >&2; then
+        TFTPD_CRATE=$(find_binary tftpd "${CARGO_HOME:-$HOME/.cargo}/bin/tftpd")
+    else
+        echo "==> cargo install tftpd failed: the tftpd crate is left out" >&2
+    fi
+fi
 nogroup=nogroup
 getent group nogroup >/dev/null || nogroup=nobody

@@ -799,3 +799,68 @@ fn pkcs11_token_build_equals_key_file_build_and_wrong_pin_fails() {
     );
     assert!(!bad.exists());
 }
+
+/// Lint inside `ctl build` judges expiry by the real clock (or --lint-now), never by the
+/// reproducible timestamp: an old SOURCE_DATE_EPOCH must not hide an expired certificate.
+#[test]
+fn build_lint_uses_the_real_clock_not_source_date_epoch_and_honours_expiry_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("CTLFile.tlv");
+    let expired_cluster = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ctl"));
+        command
+            .args(["build", "-o"])
+            .arg(&out_path)
+            .args(["--sast", &pki("sast1.pem"), "--sast", &pki("sast2.pem")])
+            .args(["--ccm-tftp", &pki("CallManager.pem")])
+            .args(["--tftp", &pki("expired.pem")])
+            .args(["--signer", &pki("keys/sast1.key")])
+            .args(extra)
+            // 2014-06-01: expired.pem (2010-2015) was still valid then.
+            .env("SOURCE_DATE_EPOCH", "1401580800");
+        command.output().unwrap()
+    };
+    let out = expired_cluster(&[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("L006"), "{err}");
+    assert!(!out_path.exists());
+    // With --lint-now at a moment it was valid, only the rest of the cluster (valid from
+    // 2024) is judged: still refused, now for not-yet-valid certificates, not for expiry.
+    let out = expired_cluster(&["--lint-now", "1401580800"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not valid before"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("expired.pem"), "{}", stderr(&out));
+
+    // --expiry-days: the fixture certificates end on 2049-12-31; a month before, the
+    // default 30 days warns, 10 days does not.
+    let o = out_path.display().to_string();
+    let (s1, s2, cm) = (pki("sast1.pem"), pki("sast2.pem"), pki("CallManager.pem"));
+    let key = pki("keys/sast1.key");
+    let valid_cluster = |days: &str| {
+        ctl(&[
+            "build",
+            "--force",
+            "-o",
+            &o,
+            "--sast",
+            &s1,
+            "--sast",
+            &s2,
+            "--ccm-tftp",
+            &cm,
+            "--signer",
+            &key,
+            "--lint-now",
+            "2521929600",
+            "--expiry-days",
+            days,
+        ])
+    };
+    let out = valid_cluster("31");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("L007"), "{}", stderr(&out));
+    let out = valid_cluster("10");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("L007"), "{}", stderr(&out));
+}

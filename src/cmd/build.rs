@@ -91,9 +91,14 @@ pub struct Args {
     /// Write the file even when lint reports errors.
     #[arg(long)]
     pub allow_lint_errors: bool,
-    /// "Now" for the lint expiry checks (Unix seconds; default: the real clock).
+    /// "Now" for the lint expiry checks (Unix seconds; default: the real clock, never
+    /// --timestamp or SOURCE_DATE_EPOCH, so a reproducible build still sees expired
+    /// certificates).
     #[arg(long, value_name = "UNIX")]
     pub lint_now: Option<i64>,
+    /// Lint warns about certificates expiring within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiry_days: u32,
 }
 
 /// Secret source from the -env/-file flags, else a prompt on a terminal.
@@ -214,10 +219,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let list = TrustList::parse(&file).context("internal error: built file does not parse")?;
-    let now = args
-        .lint_now
-        .unwrap_or_else(|| i64::from(timestamp(None).unwrap_or(0)));
-    let findings = lint(&list, file.len(), LintOptions { now, expiry_days: 30 });
+    let now = match args.lint_now {
+        Some(now) => now,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("clock before 1970")?
+            .as_secs()
+            .try_into()
+            .context("clock out of range")?,
+    };
+    let options = LintOptions {
+        now,
+        expiry_days: args.expiry_days,
+    };
+    let findings = lint(&list, file.len(), options);
     for f in &findings {
         eprintln!("lint {} {} {}: {}", f.code, f.severity, f.name, f.message);
     }

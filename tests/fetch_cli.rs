@@ -429,3 +429,36 @@ fn usage_errors_exit_2() {
     }
     assert!(snapshot(store.path()).is_empty());
 }
+
+#[test]
+fn unreadable_trust_anchor_is_an_other_error_exit_1_and_stores_nothing() {
+    let store = tempfile::tempdir().unwrap();
+    let s = store.path().display().to_string();
+    let not_a_cert = store.path().join("anchor.pem");
+    std::fs::write(&not_a_cert, b"not a certificate").unwrap();
+    for anchor in [
+        store.path().join("missing.pem").display().to_string(),
+        not_a_cert.display().to_string(),
+    ] {
+        let out = ctl(&[
+            "fetch",
+            "--store",
+            &s,
+            "--server",
+            "127.0.0.1:1",
+            "--retries",
+            "0",
+            "--trust-anchor",
+            &anchor,
+        ]);
+        assert_eq!(code(&out), 1, "{anchor}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("--trust-anchor") && err.contains("anchor"), "{err}");
+    }
+    let left: Vec<_> = std::fs::read_dir(store.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "anchor.pem")
+        .collect();
+    assert!(!left.iter().any(|n| n.ends_with(".tlv")), "{left:?}");
+}

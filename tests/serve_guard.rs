@@ -208,3 +208,31 @@ fn tampered_trust_list_present_at_startup_is_not_served() {
     );
     serve.terminate();
 }
+
+/// With --state-dir the guard survives a restart: a list signed by an untrusted key that
+/// replaced the published one while the server was down is not served after it restarts.
+#[test]
+fn state_dir_keeps_devices_on_the_published_version_across_a_restart() {
+    let root = tftproot_copy();
+    let state = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let v1 = read_fixture("tftproot/CTLFile.tlv");
+    let state_arg = state.path().to_str().unwrap();
+    let serve = start(root.path(), &["--state-dir", state_arg]);
+    assert_eq!(fetch(serve.address(), "CTLFile.tlv").unwrap(), v1);
+    assert!(serve.terminate().success());
+    assert_eq!(std::fs::read(state.path().join("ctlfile.tlv")).unwrap(), v1);
+
+    let unknown = build_ctl(
+        &work.path().join("unknown.tlv"),
+        &["sast3.pem", "itlrecovery.pem"],
+        "sast3.key",
+    );
+    replace(root.path(), "CTLFile.tlv", &unknown);
+    let serve = start(root.path(), &["--state-dir", state_arg]);
+    let line = verdict(&serve, &unknown);
+    assert!(line.contains("NOT published"), "{line}");
+    assert_eq!(fetch(serve.address(), "CTLFile.tlv").unwrap(), v1);
+    assert_eq!(fetch(serve.address(), "CTLSEP001E4A93748B.tlv").unwrap(), v1);
+    serve.terminate();
+}

@@ -81,6 +81,10 @@ pub struct Args {
     /// reject them (first deployment or deliberate reset).
     #[arg(long)]
     pub allow_untrusted_update: bool,
+    /// Remember each published trust list here (created if missing), so that after a
+    /// restart the publish guard checks the files found against what devices hold.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -104,6 +108,7 @@ struct ConfigFile {
     rescan_ms: Option<u64>,
     shutdown_grace_ms: Option<u64>,
     allow_untrusted_update: Option<bool>,
+    state_dir: Option<PathBuf>,
     log_format: Option<LogFormat>,
 }
 
@@ -113,6 +118,7 @@ struct Settings {
     root: Option<PathBuf>,
     server: ServerOptions,
     allow_untrusted_update: bool,
+    state_dir: Option<PathBuf>,
     log_format: LogFormat,
 }
 
@@ -164,8 +170,13 @@ fn resolve(args: &Args) -> anyhow::Result<Settings> {
         retransmit.max_retransmissions = count;
     }
     let rescan_ms = args.rescan_ms.or(file.rescan_ms).unwrap_or(2000);
+    let root = args.root.clone().or(file.root);
+    let state_dir = args.state_dir.clone().or(file.state_dir);
+    if state_dir.is_some() && root.is_none() {
+        bail!("--state-dir needs --root: the built-in samples never change");
+    }
     Ok(Settings {
-        root: args.root.clone().or(file.root),
+        root,
         server: ServerOptions {
             listen,
             max_transfers: args
@@ -190,6 +201,7 @@ fn resolve(args: &Args) -> anyhow::Result<Settings> {
             receive_buffer_bytes: defaults.receive_buffer_bytes,
         },
         allow_untrusted_update: args.allow_untrusted_update || file.allow_untrusted_update.unwrap_or(false),
+        state_dir,
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
 }
@@ -254,6 +266,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         Some(root) => {
             let options = CatalogOptions {
                 allow_untrusted_update: settings.allow_untrusted_update,
+                state_dir: settings.state_dir.clone(),
                 ..CatalogOptions::default()
             };
             let root = root.clone();
@@ -318,7 +331,8 @@ mod tests {
         std::fs::write(
             &config,
             "root = \"/srv/tftp\"\nlisten = [\"0.0.0.0:69\", \"[::]:69\"]\nmax_transfers = 10\n\
-             max_blksize = 512\nretransmit_ms = 250\nlog_format = \"json\"\n",
+             max_blksize = 512\nretransmit_ms = 250\nlog_format = \"json\"\n\
+             state_dir = \"/var/lib/ctl\"\n",
         )
         .unwrap();
         let path = config.to_str().unwrap();
@@ -329,6 +343,7 @@ mod tests {
         assert_eq!(s.server.session.limits.max_blksize, 512);
         assert_eq!(s.server.session.retransmit.initial, Duration::from_millis(250));
         assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.state_dir.as_deref(), Some(Path::new("/var/lib/ctl")));
         let s = settings(&["--config", path, "--listen", "127.0.0.1:0"]).unwrap();
         assert_eq!(s.server.listen, vec!["127.0.0.1:0".parse().unwrap()]);
     }
@@ -343,6 +358,8 @@ mod tests {
         assert!(format!("{err:#}").contains("serve.toml"), "{err:#}");
         let err = settings(&["--max-blksize", "4"]).unwrap_err();
         assert!(err.to_string().contains("8-65464"), "{err}");
+        let err = settings(&["--state-dir", "/var/lib/ctl"]).unwrap_err();
+        assert!(err.to_string().contains("--root"), "{err}");
     }
 
     #[test]

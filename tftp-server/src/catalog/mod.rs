@@ -51,6 +51,10 @@ pub struct CatalogOptions {
     /// is read once and every concurrent transfer of it shares that buffer; beyond the
     /// budget each transfer reads its own copy.
     pub file_cache_bytes: u64,
+    /// Where the last published version of each trust list is remembered, so that after a
+    /// restart the publish guard still checks the files found against what devices hold.
+    /// `None`: a restart serves what it finds (after checking that it verifies).
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for CatalogOptions {
@@ -61,6 +65,7 @@ impl Default for CatalogOptions {
             max_depth: 8,
             max_files: 1_000_000,
             file_cache_bytes: 256 * 1024 * 1024,
+            state_dir: None,
         }
     }
 }
@@ -72,6 +77,14 @@ pub enum CatalogError {
     #[error("cannot open TFTP root {path}: {source}")]
     Root {
         /// The root as given.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The state directory cannot be created or read.
+    #[error("cannot use state directory {path}: {source}")]
+    StateDir {
+        /// The directory as given.
         path: PathBuf,
         /// The underlying error.
         source: io::Error,
@@ -398,12 +411,22 @@ impl Catalog {
         if !canonical.is_dir() {
             return Err(root_error(io::Error::other("not a directory")));
         }
+        let mut scan = ScanState::default();
+        if let Some(dir) = &options.state_dir {
+            scan.served =
+                restore_published(dir, guard.as_ref(), options.max_trust_list_size).map_err(|source| {
+                    CatalogError::StateDir {
+                        path: dir.clone(),
+                        source,
+                    }
+                })?;
+        }
         let catalog = Catalog {
             source: Source::Directory(canonical),
             guard,
             options,
             index: RwLock::new(Arc::new(Index::default())),
-            scan: Mutex::new(ScanState::default()),
+            scan: Mutex::new(scan),
             file_cache: Mutex::new(FileCache::default()),
         };
         catalog.refresh()?;
@@ -657,6 +680,18 @@ impl Catalog {
             .index
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(index);
+        if let Some(dir) = &self.options.state_dir {
+            for event in &events {
+                if let TrustEvent::Loaded { name, .. }
+                | TrustEvent::Updated { name, .. }
+                | TrustEvent::ForcedUpdate { name, .. } = event
+                {
+                    if let Some(version) = state.served.get(&name.to_ascii_lowercase()) {
+                        remember_published(dir, name, &version.bytes);
+                    }
+                }
+            }
+        }
         for event in &events {
             let stamp = match event {
                 TrustEvent::Loaded { name, .. }
@@ -678,19 +713,26 @@ impl Catalog {
         let sha256 = sha256_hex(&bytes);
         if let Some(current) = state.served.get(&lower) {
             if current.stamp.sha256 == sha256 {
-                return None; // touched or re-copied, same content
+                // Touched or re-copied, same content; at startup, the remembered version.
+                return (!state.startup_done).then(|| TrustEvent::Loaded {
+                    name: name.to_string(),
+                    sha256,
+                    problem: None,
+                });
             }
         }
         // What devices asking for this name hold now: the same name, or for a new per-device
-        // file, the cluster file they were being given instead.
+        // file, the cluster file they were being given instead. At startup only versions
+        // remembered in the state directory count (nothing else has been served yet).
         let reference = state.served.get(&lower).cloned().or_else(|| {
             let alias = device_alias(name)?;
             state
                 .served
                 .get(&alias.kind.cluster_file().to_ascii_lowercase())
                 .cloned()
+                .filter(|_| state.startup_done)
         });
-        let Some(reference) = reference.filter(|_| state.startup_done) else {
+        let Some(reference) = reference else {
             let (version, problem) = first_version(self.guard.as_ref(), bytes);
             if problem.is_some() && !self.options.allow_untrusted_update {
                 // With nothing served before (startup, or a new name), a trust list must at
@@ -792,6 +834,64 @@ fn first_version(guard: &dyn PublishGuard, bytes: Bytes) -> (TrustVersion, Optio
         },
         problem,
     )
+}
+
+/// File name in the state directory for a trust list's (relative) name: lower-cased, with
+/// `%` and `/` escaped so names in subdirectories stay one flat, reversible file name.
+fn state_file_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('%', "%25").replace('/', "%2F")
+}
+
+fn name_from_state_file(file_name: &str) -> String {
+    file_name.replace("%2F", "/").replace("%25", "%")
+}
+
+/// Reads the versions published before a restart (see [`CatalogOptions::state_dir`]).
+/// A remembered file that does not parse or verify is ignored with a warning: it cannot
+/// be what devices hold.
+fn restore_published(
+    dir: &Path,
+    guard: &dyn PublishGuard,
+    max_size: u64,
+) -> io::Result<HashMap<String, Arc<TrustVersion>>> {
+    std::fs::create_dir_all(dir)?;
+    let mut served = HashMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if file_name.starts_with('.') || !is_trust_list(&file_name) {
+            continue;
+        }
+        let name = name_from_state_file(&file_name);
+        if entry.metadata()?.len() > max_size {
+            tracing::warn!(file = %name, "remembered trust list too large; ignored");
+            continue;
+        }
+        let bytes = Bytes::from(std::fs::read(entry.path())?);
+        let (version, problem) = first_version(guard, bytes);
+        if let Some(problem) = problem {
+            tracing::warn!(file = %name, problem = %problem, "remembered trust list does not verify; ignored");
+            continue;
+        }
+        tracing::info!(
+            file = %name,
+            sha256 = %version.stamp.sha256,
+            "remembered trust list: updates are checked against it"
+        );
+        served.insert(name, Arc::new(version));
+    }
+    Ok(served)
+}
+
+/// Records `bytes` as the published version of `name` (temp file, fsync, rename). A failure
+/// is logged, not fatal: serving goes on, only the memory across restarts is stale.
+fn remember_published(dir: &Path, name: &str, bytes: &[u8]) {
+    let path = dir.join(state_file_name(name));
+    if let Err(err) = ctl_sign::output::write_atomic(&path, bytes, true) {
+        tracing::error!(file = %name, error = %err, "cannot remember the published trust list");
+    }
 }
 
 fn log_event(event: &TrustEvent, stamp: Option<&TrustStamp>) {

@@ -503,3 +503,63 @@ fn concurrent_loads_of_one_uncached_file_share_one_snapshot() {
         assert_eq!(snapshot.len(), 200_000);
     }
 }
+
+fn open_with_state(root: &Path, state: &Path) -> Catalog {
+    let options = CatalogOptions {
+        state_dir: Some(state.to_path_buf()),
+        ..CatalogOptions::default()
+    };
+    Catalog::open_dir(root, Arc::new(FakeGuard), options).unwrap()
+}
+
+#[test]
+fn state_dir_keeps_the_guard_across_restarts() {
+    let v1 = fake("sast1", "sast1,sast2");
+    let dir = root_with(&[("CTLFile.tlv", &v1), ("sub/ITLSEP001E4A93748B.tlv", &v1)]);
+    let state = tempfile::tempdir().unwrap();
+    let catalog = open_with_state(dir.path(), state.path());
+    assert_eq!(served(&catalog, "CTLFile.tlv"), v1);
+    assert_eq!(fs::read(state.path().join("ctlfile.tlv")).unwrap(), v1);
+    assert_eq!(
+        fs::read(state.path().join("sub%2Fitlsep001e4a93748b.tlv")).unwrap(),
+        v1
+    );
+    drop(catalog);
+
+    // While the server is down, a list signed by a key devices do not trust replaces it:
+    // after the restart devices still get the version they can verify.
+    let evil = fake("sast9", "sast9,sast8");
+    replace(dir.path(), "CTLFile.tlv", &evil);
+    let catalog = open_with_state(dir.path(), state.path());
+    assert_eq!(served(&catalog, "CTLFile.tlv"), v1);
+    assert_eq!(served(&catalog, "CTLSEP001E4A93748B.tlv"), v1);
+    assert_eq!(fs::read(state.path().join("ctlfile.tlv")).unwrap(), v1);
+    // The rescan does not change its mind.
+    catalog.refresh().unwrap();
+    assert_eq!(served(&catalog, "CTLFile.tlv"), v1);
+    drop(catalog);
+
+    // A proper rotation found at startup is published and remembered.
+    let v2 = fake("sast2", "sast2,sast3");
+    replace(dir.path(), "CTLFile.tlv", &v2);
+    let catalog = open_with_state(dir.path(), state.path());
+    assert_eq!(served(&catalog, "CTLFile.tlv"), v2);
+    assert_eq!(fs::read(state.path().join("ctlfile.tlv")).unwrap(), v2);
+    assert_eq!(served(&catalog, "sub/ITLSEP001E4A93748B.tlv"), v1);
+    drop(catalog);
+
+    // Without the state directory a restart has nothing to compare with.
+    replace(dir.path(), "CTLFile.tlv", &evil);
+    assert_eq!(served(&open(dir.path()), "CTLFile.tlv"), evil);
+}
+
+#[test]
+fn a_remembered_version_that_does_not_verify_is_ignored() {
+    let v1 = fake("sast1", "sast1,sast2");
+    let dir = root_with(&[("CTLFile.tlv", &v1)]);
+    let state = tempfile::tempdir().unwrap();
+    fs::write(state.path().join("ctlfile.tlv"), b"corrupt").unwrap();
+    let catalog = open_with_state(dir.path(), state.path());
+    assert_eq!(served(&catalog, "CTLFile.tlv"), v1);
+    assert_eq!(fs::read(state.path().join("ctlfile.tlv")).unwrap(), v1);
+}

@@ -68,6 +68,10 @@ pub struct Args {
     /// Largest windowsize granted [default: 64].
     #[arg(long, value_name = "BLOCKS")]
     pub max_windowsize: Option<u16>,
+    /// Longest RFC 2349 `timeout` a client may ask for, in seconds; longer ones are
+    /// declined (1-255) [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u8).range(1..))]
+    pub max_timeout: Option<u8>,
     /// First retransmission wait in milliseconds, doubled each time [default: 1000].
     #[arg(long, value_name = "MS")]
     pub retransmit_ms: Option<u64>,
@@ -103,6 +107,7 @@ struct ConfigFile {
     max_transfers_per_client: Option<usize>,
     max_blksize: Option<u16>,
     max_windowsize: Option<u16>,
+    max_timeout: Option<u8>,
     retransmit_ms: Option<u64>,
     max_retransmissions: Option<u32>,
     rescan_ms: Option<u64>,
@@ -158,6 +163,13 @@ fn resolve(args: &Args) -> anyhow::Result<Settings> {
     if max_windowsize == 0 {
         bail!("max windowsize must be at least 1");
     }
+    let max_timeout_secs = args
+        .max_timeout
+        .or(file.max_timeout)
+        .unwrap_or(default_limits.max_timeout_secs);
+    if max_timeout_secs == 0 {
+        bail!("max timeout must be at least 1 s");
+    }
     let mut retransmit = default_retransmit;
     if let Some(ms) = args.retransmit_ms.or(file.retransmit_ms) {
         if ms == 0 {
@@ -191,6 +203,7 @@ fn resolve(args: &Args) -> anyhow::Result<Settings> {
                 limits: NegotiationLimits {
                     max_blksize,
                     max_windowsize,
+                    max_timeout_secs,
                 },
                 retransmit,
             },
@@ -320,6 +333,7 @@ mod tests {
         assert_eq!(s.server.listen, vec!["127.0.0.1:6969".parse().unwrap()]);
         assert_eq!(s.server.max_transfers, 4096);
         assert_eq!(s.server.session.limits.max_blksize, 1468);
+        assert_eq!(s.server.session.limits.max_timeout_secs, 30);
         assert!(!s.allow_untrusted_update);
         assert_eq!(s.log_format, LogFormat::Text);
     }
@@ -336,7 +350,8 @@ mod tests {
         )
         .unwrap();
         let path = config.to_str().unwrap();
-        let s = settings(&["--config", path, "--max-transfers", "20"]).unwrap();
+        let s = settings(&["--config", path, "--max-transfers", "20", "--max-timeout", "9"]).unwrap();
+        assert_eq!(s.server.session.limits.max_timeout_secs, 9);
         assert_eq!(s.root.as_deref(), Some(Path::new("/srv/tftp")));
         assert_eq!(s.server.listen.len(), 2);
         assert_eq!(s.server.max_transfers, 20);

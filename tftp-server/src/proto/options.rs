@@ -33,6 +33,10 @@ pub const DEFAULT_BLKSIZE_CAP: u16 = 1468;
 pub const DEFAULT_WINDOWSIZE_CAP: u16 = 64;
 /// Valid `timeout` values in seconds (RFC 2349).
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=255;
+/// Default largest `timeout` accepted. A longer one is declined (left out of the OACK; the
+/// server keeps its own policy): a client asking 255 s would otherwise hold a transfer slot
+/// for about 25 minutes of retransmissions.
+pub const DEFAULT_MAX_TIMEOUT_SECS: u8 = 30;
 
 /// Exponential-backoff retransmission policy shared by server and client sessions.
 ///
@@ -97,6 +101,9 @@ pub struct NegotiationLimits {
     pub max_blksize: u16,
     /// Largest window granted (at least 1). Default 64.
     pub max_windowsize: u16,
+    /// Largest `timeout` (seconds) accepted; longer ones are declined, since RFC 2349 lets
+    /// a server only echo or refuse it. Default 30.
+    pub max_timeout_secs: u8,
 }
 
 impl Default for NegotiationLimits {
@@ -104,6 +111,7 @@ impl Default for NegotiationLimits {
         NegotiationLimits {
             max_blksize: DEFAULT_BLKSIZE_CAP,
             max_windowsize: DEFAULT_WINDOWSIZE_CAP,
+            max_timeout_secs: DEFAULT_MAX_TIMEOUT_SECS,
         }
     }
 }
@@ -174,7 +182,7 @@ pub fn negotiate(requested: &[TftpOption], transfer_size: u64, limits: &Negotiat
                 granted.to_string()
             }
             TIMEOUT => {
-                if !TIMEOUT_RANGE.contains(&value) {
+                if !TIMEOUT_RANGE.contains(&value) || value > u64::from(limits.max_timeout_secs) {
                     continue;
                 }
                 negotiated.timeout_secs = Some(value as u8);
@@ -250,7 +258,18 @@ mod tests {
         assert!(negotiate(&opts(&[("timeout", "256")]), 0, &limits)
             .oack
             .is_empty());
-        let negotiated = negotiate(&opts(&[("timeout", "255")]), 0, &limits);
+        let negotiated = negotiate(&opts(&[("timeout", "30")]), 0, &limits);
+        assert_eq!(negotiated.timeout_secs, Some(30));
+        assert_eq!(negotiated.oack, opts(&[("timeout", "30")]));
+        // Above the server's cap (default 30 s) it is declined, not shortened.
+        let negotiated = negotiate(&opts(&[("timeout", "31")]), 0, &limits);
+        assert_eq!(negotiated.timeout_secs, None);
+        assert!(negotiated.oack.is_empty());
+        let generous = NegotiationLimits {
+            max_timeout_secs: 255,
+            ..limits
+        };
+        let negotiated = negotiate(&opts(&[("timeout", "255")]), 0, &generous);
         assert_eq!(negotiated.timeout_secs, Some(255));
         assert_eq!(negotiated.oack, opts(&[("timeout", "255")]));
     }

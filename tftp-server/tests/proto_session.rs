@@ -827,8 +827,10 @@ fn netascii_is_converted_and_tsize_counts_converted_bytes() {
 #[test]
 fn repeated_rrq_does_not_start_a_second_transfer() {
     // The server's first OACK is lost; the client's timer resends the RRQ while the
-    // server's timer resends the OACK. The shell drops the repeated RRQ (session key =
-    // client address and port) and one transfer completes.
+    // server's timer resends the OACK. The harness plays the shell here, dropping the
+    // repeated RRQ (session key = client address and port); this checks that the two
+    // sessions still complete one transfer. The real shell's rule is tested over sockets in
+    // server_loopback.rs (repeated_request_from_same_port_does_not_start_a_second_transfer).
     let file = file_of(3000);
     let mut pair = Pair::new(
         file.clone(),

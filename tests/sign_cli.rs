@@ -103,26 +103,15 @@ fn two_builds_are_byte_identical_and_source_date_epoch_sets_the_timestamp() {
 }
 
 #[test]
-fn signatures_verify_with_openssl_for_sha1_and_sha512() {
+fn signatures_verify_with_openssl_for_sha1_sha256_and_sha512() {
     if !have_tool("openssl", "openssl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (digest, signer, cert) in [
-        ("sha1", "keys/sast1.key", "sast1.pem"),
-        ("sha512", "keys/sast2.key", "sast2.pem"),
-    ] {
-        let file = dir.path().join(format!("{digest}.tlv"));
-        let out = build(
-            &file,
-            &pki(signer),
-            &["--digest", digest, "--signer-version", "1.1"],
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        let bytes = std::fs::read(&file).unwrap();
-        let list = ctl_format::TrustList::parse(&bytes).unwrap();
-        assert_eq!(list.header.signer_version().unwrap(), Some((1, 1)));
-        std::fs::write(dir.path().join("msg"), ctl_format::signed_bytes(&bytes).unwrap()).unwrap();
+    // `openssl dgst -DIGEST -verify` over the signed bytes with the certificate's key.
+    let openssl_verifies = |bytes: &[u8], digest: &str, cert: &str| {
+        let list = ctl_format::TrustList::parse(bytes).unwrap();
+        std::fs::write(dir.path().join("msg"), ctl_format::signed_bytes(bytes).unwrap()).unwrap();
         std::fs::write(dir.path().join("sig"), list.header.signature().unwrap()).unwrap();
         let pubkey = Command::new("openssl")
             .args(["x509", "-pubkey", "-noout", "-in", &pki(cert)])
@@ -140,27 +129,54 @@ fn signatures_verify_with_openssl_for_sha1_and_sha512() {
             .output()
             .unwrap();
         assert!(verify.status.success(), "openssl {digest}: {}", stderr(&verify));
+    };
+    for (digest, code, signer, cert, extra, signer_version) in [
+        (
+            "sha1",
+            1,
+            "keys/sast1.key",
+            "sast1.pem",
+            &["--signer-version", "1.1"][..],
+            Some((1, 1)),
+        ),
+        (
+            "sha512",
+            3,
+            "keys/sast2.key",
+            "sast2.pem",
+            &["--signer-version", "1.0"][..],
+            Some((1, 0)),
+        ),
+        (
+            "sha256",
+            2,
+            "keys/sast1.key",
+            "sast1.pem",
+            &["--allow-sha256"][..],
+            None,
+        ),
+    ] {
+        let file = dir.path().join(format!("{digest}.tlv"));
+        let mut args = vec!["--digest", digest];
+        args.extend_from_slice(extra);
+        let out = build(&file, &pki(signer), &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let bytes = std::fs::read(&file).unwrap();
+        let list = ctl_format::TrustList::parse(&bytes).unwrap();
+        assert_eq!(list.header.signer_version().unwrap(), signer_version, "{digest}");
+        assert_eq!(u8::from(list.header.digest().unwrap()), code, "{digest}");
+        openssl_verifies(&bytes, digest, cert);
+        let verify = ctl(&["verify", file.to_str().unwrap()]);
+        assert!(
+            verify.status.success(),
+            "ctl verify {digest}: {}",
+            stderr(&verify)
+        );
     }
     // The committed samples too.
     for name in ["CTLFile.tlv", "ITLFile.tlv"] {
         let bytes = std::fs::read(repo().join("fixtures/tftproot").join(name)).unwrap();
-        let list = ctl_format::TrustList::parse(&bytes).unwrap();
-        std::fs::write(dir.path().join("msg"), ctl_format::signed_bytes(&bytes).unwrap()).unwrap();
-        std::fs::write(dir.path().join("sig"), list.header.signature().unwrap()).unwrap();
-        let pubkey = Command::new("openssl")
-            .args(["x509", "-pubkey", "-noout", "-in", &pki("sast1.pem")])
-            .output()
-            .unwrap();
-        std::fs::write(dir.path().join("pub.pem"), pubkey.stdout).unwrap();
-        let verify = Command::new("openssl")
-            .args(["dgst", "-sha1", "-verify"])
-            .arg(dir.path().join("pub.pem"))
-            .arg("-signature")
-            .arg(dir.path().join("sig"))
-            .arg(dir.path().join("msg"))
-            .output()
-            .unwrap();
-        assert!(verify.status.success(), "{name}");
+        openssl_verifies(&bytes, "sha1", "sast1.pem");
     }
 }
 

@@ -47,9 +47,9 @@ pub struct CatalogOptions {
     pub max_depth: usize,
     /// At most this many files are indexed; the rest are ignored with a warning.
     pub max_files: usize,
-    /// Budget for snapshots of plain files shared between transfers (bytes). A file version
+    /// Budget for snapshots of plain files kept between transfers (bytes). A file version
     /// is read once and every concurrent transfer of it shares that buffer; beyond the
-    /// budget each transfer reads its own copy.
+    /// budget a snapshot lives only while some transfer holds it.
     pub file_cache_bytes: u64,
     /// Where the last published version of each trust list is remembered, so that after a
     /// restart the publish guard still checks the files found against what devices hold.

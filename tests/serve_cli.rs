@@ -266,4 +266,31 @@ fn verbose_flag_adds_debug_lines_and_sigint_stops_gracefully() {
         .unwrap_or_else(|| panic!("no debug line: {:#?}", verbose.log_lines()));
     assert!(line.contains("DEBUG") && line.contains("code=2"), "{line}");
     verbose.terminate();
+    // RUST_LOG wins over -v: debug without -v, and warn silences the info lines even with -v.
+    let debug =
+        Serve::try_start_with_log_filter(&["--listen", "127.0.0.1:0"], elsewhere.path(), 1, Some("debug"))
+            .unwrap();
+    refused_write(debug.address());
+    debug
+        .wait_for_log(Duration::from_secs(10), |l| l.contains("request refused"))
+        .unwrap_or_else(|| panic!("RUST_LOG=debug: {:#?}", debug.log_lines()));
+    debug.terminate();
+    let warn = Serve::try_start_with_log_filter(
+        &["--listen", "127.0.0.1:0", "-v"],
+        elsewhere.path(),
+        1,
+        Some("warn"),
+    )
+    .unwrap();
+    refused_write(warn.address());
+    fetch(warn.address(), "CTLFile.tlv").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = warn.log_lines();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("request refused") || l.contains("requested=CTLFile.tlv")),
+        "{lines:#?}"
+    );
+    warn.terminate();
 }

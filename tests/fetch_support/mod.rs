@@ -66,16 +66,27 @@ pub struct Serve {
 
 impl Serve {
     /// Serves `files` (name, content) from a fresh directory on `listen` (e.g. 127.0.0.1:0);
-    /// `None` when the server cannot listen there (e.g. no IPv6).
+    /// `None` when the server cannot listen there (e.g. no IPv6). The server plays a
+    /// compromised or misconfigured one, so its publish guard is off
+    /// (`--allow-untrusted-update`): it serves broken files for the client to reject.
     pub fn start_on(listen: &str, files: &[(&str, &[u8])]) -> Option<Serve> {
         let root = tempfile::tempdir().unwrap();
         for (name, bytes) in files {
             std::fs::write(root.path().join(name), bytes).unwrap();
         }
         let root_arg = root.path().to_str().expect("temp dir path is UTF-8").to_owned();
-        let server =
-            serve_support::Serve::try_start(&["--root", &root_arg, "--listen", listen], root.path(), 1)
-                .ok()?;
+        let server = serve_support::Serve::try_start(
+            &[
+                "--root",
+                &root_arg,
+                "--listen",
+                listen,
+                "--allow-untrusted-update",
+            ],
+            root.path(),
+            1,
+        )
+        .ok()?;
         let address = server.address();
         Some(Serve {
             server,

@@ -39,11 +39,25 @@ impl Serve {
 
     /// Like [`Serve::start`], but an exit or silence (e.g. no IPv6 on the host) is an error.
     pub fn try_start(args: &[&str], cwd: &Path, listeners: usize) -> Result<Serve, String> {
-        let mut child = Command::new(CTL)
+        Serve::try_start_with_log_filter(args, cwd, listeners, None)
+    }
+
+    /// Like [`Serve::try_start`], with `RUST_LOG` set to `filter` (removed when `None`).
+    pub fn try_start_with_log_filter(
+        args: &[&str],
+        cwd: &Path,
+        listeners: usize,
+        filter: Option<&str>,
+    ) -> Result<Serve, String> {
+        let mut command = Command::new(CTL);
+        match filter {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let mut child = command
             .arg("serve")
             .args(args)
             .current_dir(cwd)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -374,6 +374,31 @@ async fn listens_on_ipv4_and_ipv6_together() {
     server.stop().await;
 }
 
+/// Windows sent with segmentation offload (one sendmsg per window) arrive intact, including
+/// the short last block and a window cut by the end of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_sent_with_segmentation_offload_arrive_intact() {
+    let content = pattern(1468 * 40 + 77, 9);
+    let dir = root_with(&[("fw.bin", &content), ("exact.bin", &pattern(1468 * 32, 10))]);
+    let options = tftp_server::server::ServerOptions {
+        segmentation_offload: true,
+        ..loopback_options()
+    };
+    let server = start_with(open_catalog(dir.path(), std::sync::Arc::new(AcceptAll)), options);
+    for windowsize in [16, 7, 64] {
+        let options = ClientOptions {
+            blksize: Some(1468),
+            windowsize: Some(windowsize),
+            ..ClientOptions::default()
+        };
+        let data = fetch(server.address, "fw.bin", options.clone()).await.unwrap();
+        assert!(data == content, "windowsize {windowsize}");
+        let data = fetch(server.address, "exact.bin", options).await.unwrap();
+        assert!(data == pattern(1468 * 32, 10), "windowsize {windowsize}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn block_numbers_roll_over_on_a_large_file() {
     // 40 MB at 512-byte blocks is 78,125 blocks: past 65535.

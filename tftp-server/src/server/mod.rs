@@ -61,6 +61,12 @@ pub struct ServerOptions {
     /// Receive buffer (SO_RCVBUF) asked for on listening sockets, to absorb boot-storm
     /// bursts of requests. The kernel may grant less.
     pub receive_buffer_bytes: Option<usize>,
+    /// Send each window of DATA blocks with one `sendmsg` (Linux UDP segmentation offload)
+    /// instead of one datagram per call. Fewer system calls and less CPU per MiB, which
+    /// counts when many large transfers run at once; but the client then receives a
+    /// window only once all of it is sent, and single large transfers on loopback measured
+    /// about 15 % slower than with one datagram per call. Off by default.
+    pub segmentation_offload: bool,
 }
 
 impl Default for ServerOptions {
@@ -73,6 +79,7 @@ impl Default for ServerOptions {
             rescan_interval: Some(Duration::from_secs(2)),
             shutdown_grace: Duration::from_secs(5),
             receive_buffer_bytes: Some(4 * 1024 * 1024),
+            segmentation_offload: false,
         }
     }
 }
@@ -149,6 +156,7 @@ impl Server {
             active: Arc::new(Mutex::new(ActiveTable::default())),
             dropped: DropCounter::default(),
             stop,
+            segmentation_offload: self.options.segmentation_offload,
         });
         let watcher = self
             .options
@@ -210,6 +218,7 @@ pub(crate) struct Shared {
     active: Arc<Mutex<ActiveTable>>,
     dropped: DropCounter,
     pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) segmentation_offload: bool,
 }
 
 /// Who is being served right now.

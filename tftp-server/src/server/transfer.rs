@@ -244,7 +244,13 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
             }
         }
         None => {
-            let event = drive(&socket, &mut session, shared.stop.clone()).await;
+            let event = drive(
+                &socket,
+                &mut session,
+                shared.stop.clone(),
+                shared.segmentation_offload,
+            )
+            .await;
             (session, event)
         }
     };
@@ -388,9 +394,10 @@ async fn drive(
     socket: &UdpSocket,
     session: &mut ServerSession,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    segmentation_offload: bool,
 ) -> ServerEvent {
     let mut send_buffer = Vec::new();
-    let mut batch = Batch::new();
+    let mut batch = Batch::new(segmentation_offload);
     let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
     let mut outcome = None;
     let mut stopping = false;

@@ -302,11 +302,19 @@ async fn clients_get_the_options_they_ask_for() {
         let before = log.text().len();
         let data = client.download(server.address, "fw.bin").await;
         assert!(data == Some(content.clone()), "{client:?}: download differs");
-        let text = log.text();
-        let line = text[before..]
-            .lines()
-            .find(|l| l.contains("requested=fw.bin"))
-            .unwrap_or_else(|| panic!("{client:?}: no transfer line in {text}"));
+        // The server logs once it has the final ACK, which may be after the client exits.
+        let mut line = None;
+        for _ in 0..200 {
+            line = log.text()[before..]
+                .lines()
+                .find(|l| l.contains("requested=fw.bin"))
+                .map(str::to_owned);
+            if line.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let line = line.unwrap_or_else(|| panic!("{client:?}: no transfer line in {}", log.text()));
         assert!(line.contains(expected), "{client:?}: {line}");
         assert!(line.contains("outcome=completed"), "{client:?}: {line}");
     }

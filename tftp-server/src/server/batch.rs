@@ -32,8 +32,6 @@ const MAX_BATCH_BYTES: usize = 60_000;
 
 /// Consecutive datagrams of one size to one destination, sent together.
 pub(super) struct Batch {
-    /// Whether this transfer may batch at all ([`super::ServerOptions::segmentation_offload`]).
-    enabled: bool,
     buffer: Vec<u8>,
     destination: Option<SocketAddr>,
     segment: usize,
@@ -42,9 +40,8 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    pub(super) fn new(enabled: bool) -> Batch {
+    pub(super) fn new() -> Batch {
         Batch {
-            enabled,
             // Grows to at most one window (≤ MAX_BATCH_BYTES) only for transfers that use one.
             buffer: Vec::new(),
             destination: None,
@@ -66,8 +63,7 @@ impl Batch {
             self.closed = false;
             return true;
         }
-        let fits = self.enabled
-            && GSO_USABLE.load(Ordering::Relaxed)
+        let fits = GSO_USABLE.load(Ordering::Relaxed)
             && !self.closed
             && self.destination == Some(destination)
             && datagram.len() <= self.segment

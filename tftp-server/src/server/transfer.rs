@@ -397,7 +397,7 @@ async fn drive(
     segmentation_offload: bool,
 ) -> ServerEvent {
     let mut send_buffer = Vec::new();
-    let mut batch = Batch::new(segmentation_offload);
+    let mut batch = segmentation_offload.then(Batch::new);
     let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
     let mut outcome = None;
     let mut stopping = false;
@@ -408,12 +408,22 @@ async fn drive(
     let mut armed_for = None;
     loop {
         while let Some(transmit) = session.poll_transmit(&mut send_buffer) {
+            let Some(batch) = batch.as_mut() else {
+                // Each datagram goes out at once: the client starts on it while the rest of
+                // the window is prepared.
+                if let Err(err) = socket.send_to(&send_buffer, transmit.destination).await {
+                    tracing::debug!(error = %err, "send failed");
+                }
+                continue;
+            };
             if !batch.try_push(transmit.destination, &send_buffer) {
                 batch.flush(socket).await;
                 batch.try_push(transmit.destination, &send_buffer);
             }
         }
-        batch.flush(socket).await;
+        if let Some(batch) = batch.as_mut() {
+            batch.flush(socket).await;
+        }
         while let Some(event) = session.poll() {
             outcome.get_or_insert(event);
         }

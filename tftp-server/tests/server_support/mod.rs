@@ -12,6 +12,8 @@ use tftp_server::server::{Server, ServerOptions};
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 
+pub mod clients;
+
 /// Accepts every trust list (for tests that are not about the guard).
 pub struct AcceptAll;
 

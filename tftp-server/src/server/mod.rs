@@ -22,6 +22,7 @@
 //!   aborts the rest with ERROR 0.
 //! * One log line per transfer (target `tftp::transfer`, see [`transfer`]).
 
+mod answer_poll;
 mod batch;
 pub mod transfer;
 

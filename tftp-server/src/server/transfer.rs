@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 
+use super::answer_poll::{try_recv_from, AnswerPoll, POLL_BUDGET};
 use super::batch::Batch;
 use super::{Shared, Slot};
 use crate::catalog::{Content, LookupError, Resolved};
@@ -285,15 +286,16 @@ fn without_tsize_for_empty_file(request: &Request, empty: bool) -> std::borrow::
 
 const SHUTDOWN_MESSAGE: &str = "server shutting down";
 
-/// Lockstep transfers (windowsize 1) at least this large get a thread of their own.
+/// Transfers at least this large get a thread of their own.
 ///
-/// Without a window every block waits for the client's ACK, so a large file's throughput is
-/// one block per round trip. On a tokio task each round trip costs an epoll wake-up, a
+/// A large file's throughput is set by how fast each window (or, in lockstep, each block)
+/// follows the client's ACK. On a tokio task each round trip costs an epoll wake-up, a
 /// readiness check and a second receive; a thread blocked in `recv_from` is woken straight
-/// from the socket. Small files (trust lists, configurations: the boot-storm traffic) and
-/// windowed transfers stay on the runtime, where thousands of transfers share two threads.
+/// from the socket, and it can poll briefly before sleeping (see `answer_poll`), which a
+/// task sharing the runtime must not. Small files (trust lists, configurations: the
+/// boot-storm traffic) stay on the runtime, where thousands of transfers share few threads.
 const DEDICATED_THREAD_MIN_BYTES: u64 = 1 << 20;
-/// Dedicated threads at once, per process; further large lockstep transfers use tasks.
+/// Dedicated threads at once, per process; further large transfers use tasks.
 const MAX_DEDICATED_THREADS: usize = 32;
 /// Longest a dedicated thread blocks in one receive: bounds how late it notices a due
 /// retransmission or a shutdown.
@@ -306,7 +308,7 @@ struct DedicatedThread;
 
 impl DedicatedThread {
     fn claim(session: &ServerSession) -> Option<DedicatedThread> {
-        if session.negotiated().windowsize != 1 || session.transfer_size() < DEDICATED_THREAD_MIN_BYTES {
+        if session.transfer_size() < DEDICATED_THREAD_MIN_BYTES {
             return None;
         }
         DEDICATED_THREADS
@@ -333,6 +335,7 @@ fn drive_blocking(
 ) -> ServerEvent {
     let mut send_buffer = Vec::new();
     let mut receive_buffer = [0u8; TRANSFER_RECEIVE_BUFFER];
+    let mut answer_poll = AnswerPoll::default();
     let mut outcome = None;
     let mut stopping = false;
     loop {
@@ -365,6 +368,26 @@ fn drive_blocking(
                 continue;
             }
             None => break,
+        }
+        if answer_poll.should_poll() {
+            let polling_since = Instant::now();
+            let mut answered = false;
+            while polling_since.elapsed() < POLL_BUDGET {
+                match try_recv_from(socket, &mut receive_buffer) {
+                    Ok(Some((len, from))) => {
+                        session.handle_datagram(Instant::now(), from, &receive_buffer[..len]);
+                        answered = true;
+                        break;
+                    }
+                    Ok(None) => std::thread::yield_now(),
+                    // Left to the blocking receive below, which reports it.
+                    Err(_) => break,
+                }
+            }
+            answer_poll.record(answered);
+            if answered {
+                continue;
+            }
         }
         match socket.recv_from(&mut receive_buffer) {
             Ok((len, from)) => session.handle_datagram(Instant::now(), from, &receive_buffer[..len]),

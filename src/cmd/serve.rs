@@ -79,7 +79,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub max_retransmissions: Option<u32>,
     /// Send each window of DATA blocks with one system call (Linux UDP segmentation
-    /// offload): less CPU under many concurrent large transfers, a little slower for one.
+    /// offload): less CPU under many concurrent large transfers, slower for one.
     #[arg(long)]
     pub gso: bool,
     /// How often the root is rescanned for changed files, in milliseconds [default: 2000].

@@ -65,8 +65,9 @@ pub struct ServerOptions {
     /// Send each window of DATA blocks with one `sendmsg` (Linux UDP segmentation offload)
     /// instead of one datagram per call. Fewer system calls and less CPU per MiB, which
     /// counts when many large transfers run at once; but the client then receives a
-    /// window only once all of it is sent, and single large transfers on loopback measured
-    /// about 15 % slower than with one datagram per call. Off by default.
+    /// window only once all of it is sent, and large windowed transfers then stay on the
+    /// runtime instead of a thread of their own that polls for ACKs, so a single large
+    /// transfer on loopback is markedly slower. Off by default.
     pub segmentation_offload: bool,
 }
 

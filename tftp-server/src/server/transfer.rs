@@ -212,7 +212,7 @@ async fn run(shared: &Shared, listener: &UdpSocket, request: &Request, record: &
     record.bytes = session.transfer_size();
     record.blksize = session.negotiated().blksize;
     record.windowsize = session.negotiated().windowsize;
-    let (session, event) = match DedicatedThread::claim(&session) {
+    let (session, event) = match DedicatedThread::claim(&session, shared.segmentation_offload) {
         Some(thread) => {
             let stop = shared.stop.clone();
             let handoff = socket.into_std().and_then(|socket| {
@@ -307,8 +307,12 @@ static DEDICATED_THREADS: AtomicUsize = AtomicUsize::new(0);
 struct DedicatedThread;
 
 impl DedicatedThread {
-    fn claim(session: &ServerSession) -> Option<DedicatedThread> {
-        if session.transfer_size() < DEDICATED_THREAD_MIN_BYTES {
+    /// With segmentation offload (`--gso`, chosen to save CPU under many concurrent large
+    /// transfers) windowed transfers stay on the runtime, which sends each window with one
+    /// `sendmsg`, rather than on a polling thread.
+    fn claim(session: &ServerSession, segmentation_offload: bool) -> Option<DedicatedThread> {
+        let windowed = session.negotiated().windowsize > 1;
+        if session.transfer_size() < DEDICATED_THREAD_MIN_BYTES || (windowed && segmentation_offload) {
             return None;
         }
         DEDICATED_THREADS

@@ -360,16 +360,27 @@ async fn listens_on_ipv4_and_ipv6_together() {
         eprintln!("note: no IPv6 loopback here; skipping");
         return;
     }
-    let dir = root_with(&[("fw.bin", &pattern(2000, 7))]);
+    // A small file (async runtime) and a large one (a thread of its own, which polls for
+    // ACKs with its own receive call), lockstep and windowed, over both families.
+    let large = pattern(2 * 1024 * 1024 + 100, 8);
+    let dir = root_with(&[("fw.bin", &pattern(2000, 7)), ("large.bin", &large)]);
     let mut options = loopback_options();
     options.listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
     let server = start_with(open_catalog(dir.path(), std::sync::Arc::new(AcceptAll)), options);
     assert_eq!(server.addresses.len(), 2);
+    let windowed = ClientOptions {
+        windowsize: Some(16),
+        ..ClientOptions::default()
+    };
     for address in server.addresses.clone() {
         assert_eq!(
             fetch(address, "fw.bin", Default::default()).await.unwrap(),
             pattern(2000, 7)
         );
+        for options in [ClientOptions::default(), windowed.clone()] {
+            let data = fetch(address, "large.bin", options).await.unwrap();
+            assert!(data == large, "{address}: large download differs");
+        }
     }
     server.stop().await;
 }

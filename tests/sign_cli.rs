@@ -11,9 +11,14 @@ fn pki(name: &str) -> String {
 }
 
 fn ctl(args: &[&str]) -> Output {
+    ctl_with_env(args, &[])
+}
+
+fn ctl_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ctl"))
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
+        .envs(env.iter().copied())
         .output()
         .expect("run ctl")
 }
@@ -38,6 +43,10 @@ const TS: &str = "1735689600";
 
 /// `ctl build` with the usual cluster: S1, S2, CallManager, CAPF.
 fn build(out: &Path, signer: &str, extra: &[&str]) -> Output {
+    build_with_env(out, signer, extra, &[])
+}
+
+fn build_with_env(out: &Path, signer: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let out = out.display().to_string();
     let mut args = vec!["build", "-o", &out, "--timestamp", TS, "--lint-now", TS];
     let (s1, s2, cm, capf) = (
@@ -49,7 +58,7 @@ fn build(out: &Path, signer: &str, extra: &[&str]) -> Output {
     args.extend(["--sast", &s1, "--sast", &s2, "--ccm-tftp", &cm, "--capf", &capf]);
     args.extend(["--signer", signer]);
     args.extend(extra);
-    ctl(&args)
+    ctl_with_env(&args, env)
 }
 
 #[test]
@@ -459,21 +468,12 @@ fn pkcs12_bundle_with_passphrase_from_env_signs_like_the_key_file() {
     assert!(made.status.success(), "{}", stderr(&made));
     let from_p12 = dir.path().join("p12.tlv");
     let run = |pass: &str, out: &Path| {
-        let o = out.display().to_string();
-        Command::new(env!("CARGO_BIN_EXE_ctl"))
-            .args(["build", "-o", &o, "--timestamp", TS, "--lint-now", TS])
-            .args(["--sast", &pki("sast1.pem"), "--sast", &pki("sast2.pem")])
-            .args(["--ccm-tftp", &pki("CallManager.pem"), "--capf", &pki("CAPF.0")])
-            .args([
-                "--signer",
-                p12.to_str().unwrap(),
-                "--passphrase-env",
-                "CTL_TEST_P12_PASS",
-            ])
-            .env("CTL_TEST_P12_PASS", pass)
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
-            .unwrap()
+        build_with_env(
+            out,
+            p12.to_str().unwrap(),
+            &["--passphrase-env", "CTL_TEST_P12_PASS"],
+            &[("CTL_TEST_P12_PASS", pass)],
+        )
     };
     let out = run("s3cret", &from_p12);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -724,35 +724,14 @@ fn pkcs11_token_build_equals_key_file_build_and_wrong_pin_fails() {
     ]);
     let uri = format!("pkcs11:token=ctl;object=sast1?module-path={module}");
     let token_out = dir.path().join("token.tlv");
-    let t = token_out.display().to_string();
-    let pin_ok = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args([
-            "build",
-            "-o",
-            &t,
-            "--timestamp",
-            TS,
-            "--lint-now",
-            TS,
-            "--sast",
-            &pki("sast1.pem"),
-            "--sast",
-            &pki("sast2.pem"),
-        ])
-        .args([
-            "--ccm-tftp",
-            &pki("CallManager.pem"),
-            "--capf",
-            &pki("CAPF.0"),
-            "--signer",
-            &uri,
-            "--pin-env",
-            "CTL_TEST_PIN",
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .env("CTL_TEST_PIN", "1234")
-        .output()
-        .unwrap();
+    let conf = conf.display().to_string();
+    let pin_env = ["--pin-env", "CTL_TEST_PIN"];
+    let pin_ok = build_with_env(
+        &token_out,
+        &uri,
+        &pin_env,
+        &[("SOFTHSM2_CONF", &conf), ("CTL_TEST_PIN", "1234")],
+    );
     assert!(pin_ok.status.success(), "{}", stderr(&pin_ok));
     let file_out = dir.path().join("file.tlv");
     assert!(build(&file_out, &pki("keys/sast1.key"), &[]).status.success());
@@ -762,51 +741,24 @@ fn pkcs11_token_build_equals_key_file_build_and_wrong_pin_fails() {
     );
 
     let bad = dir.path().join("bad.tlv");
-    let b = bad.display().to_string();
-    let wrong = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args([
-            "build",
-            "-o",
-            &b,
-            "--timestamp",
-            TS,
-            "--lint-now",
-            TS,
-            "--sast",
-            &pki("sast1.pem"),
-            "--sast",
-            &pki("sast2.pem"),
-        ])
-        .args([
-            "--ccm-tftp",
-            &pki("CallManager.pem"),
-            "--signer",
-            &uri,
-            "--pin-env",
-            "CTL_TEST_PIN",
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .env("CTL_TEST_PIN", "0000")
-        .output()
-        .unwrap();
+    let wrong = build_with_env(
+        &bad,
+        &uri,
+        &pin_env,
+        &[("SOFTHSM2_CONF", &conf), ("CTL_TEST_PIN", "0000")],
+    );
     assert!(!wrong.status.success());
     assert!(stderr(&wrong).contains("wrong PIN"), "{}", stderr(&wrong));
     assert!(!stderr(&wrong).contains("0000"));
     assert!(!bad.exists());
 
     // A token label that is not present: clear error, nothing written.
-    let absent = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args(["build", "-o", &b, "--timestamp", TS, "--lint-now", TS])
-        .args(["--sast", &pki("sast1.pem"), "--sast", &pki("sast2.pem")])
-        .args(["--ccm-tftp", &pki("CallManager.pem"), "--pin-env", "CTL_TEST_PIN"])
-        .arg("--signer")
-        .arg(format!(
-            "pkcs11:token=elsewhere;object=sast1?module-path={module}"
-        ))
-        .env("SOFTHSM2_CONF", &conf)
-        .env("CTL_TEST_PIN", "1234")
-        .output()
-        .unwrap();
+    let absent = build_with_env(
+        &bad,
+        &format!("pkcs11:token=elsewhere;object=sast1?module-path={module}"),
+        &pin_env,
+        &[("SOFTHSM2_CONF", &conf), ("CTL_TEST_PIN", "1234")],
+    );
     assert!(!absent.status.success());
     assert!(
         stderr(&absent).contains("no token matches"),
